@@ -1,0 +1,60 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
+
+from vault_bridge.config import Settings
+from vault_bridge.errors import ServiceUnavailable
+from vault_bridge.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class VaultKeyedSessionInterface(SecureCookieSessionInterface):
+    """Signed session cookies whose key is read from Vault on first use (not at start-up)."""
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        services: Services = app.extensions["vault_bridge"]
+        try:
+            key = services.session_key()
+        except ServiceUnavailable:
+            return None  # no session this request: callers get 401/503, never a forged session
+        signer_kwargs = {"key_derivation": self.key_derivation, "digest_method": self.digest_method}
+        return URLSafeTimedSerializer(
+            key, salt=self.salt, serializer=self.serializer, signer_kwargs=signer_kwargs
+        )
+
+
+def create_app(
+    settings: Settings | None = None, services: Services | None = None, **overrides: Any
+) -> Flask:
+    """Build an app: ``settings`` (default: the environment) and optional ready-made services."""
+    settings = settings or Settings.from_env(**overrides)
+    app = Flask(__name__)
+    app.config.update(
+        SESSION_COOKIE_NAME="vault_bridge_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=settings.session_lifetime),
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.session_interface = VaultKeyedSessionInterface()
+    app.extensions["vault_bridge"] = services or Services(settings)
+    app.extensions["vault_bridge_settings"] = settings
+
+    from vault_bridge.api import errors, meta, session, user  # noqa: PLC0415
+
+    errors.register(app)
+    app.register_blueprint(meta.bp)
+    app.register_blueprint(session.bp)
+    app.register_blueprint(user.bp)
+    return app

@@ -1,0 +1,172 @@
+"""Idempotent set-up of Vault for vault-bridge, and the doctor that checks it."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vault_bridge.config import Settings
+from vault_bridge.errors import ServiceUnavailable
+from vault_bridge.vault.client import CasConflict, VaultClient, VaultError
+from vault_bridge.vault.kv import KV
+from vault_bridge.vault.sys import Sys
+from vault_bridge.vault.transit import Transit
+
+SERVICE_ROLE = "vault-bridge"
+RUNNER_ROLE = "vault-bridge-runner"
+SERVICE_POLICY = "vault-bridge-service"
+RUNNER_POLICY = "vault-bridge-runner"
+USER_POLICY = "vault-bridge-user"
+SESSION_KEY_PATH = "config/session"
+
+APPROLES = {
+    SERVICE_ROLE: {"token_policies": [SERVICE_POLICY], "token_ttl": "1h", "token_max_ttl": "24h"},
+    RUNNER_ROLE: {"token_policies": [RUNNER_POLICY], "token_ttl": "10m", "token_max_ttl": "1h"},
+}
+TRANSIT_KEY_TYPES = {"ed25519": "ed25519", "ecdsa-p256": "ecdsa-p256"}
+
+
+def load_policies(settings: Settings) -> dict[str, str]:
+    """Read ``policies/*.hcl``, with the default mount names replaced by the configured ones."""
+    policies = {}
+    for path in sorted(Path(settings.policy_dir).glob("*.hcl")):
+        text = path.read_text()
+        text = text.replace("vault-bridge-transit/", f"{settings.transit_mount}/")
+        for verb in ("sign", "keys"):
+            text = text.replace(
+                f"/{verb}/personal-access-tokens", f"/{verb}/{settings.transit_key}"
+            )
+        text = _replace_kv_mount(text, settings.kv_mount)
+        text = text.replace('"auth/userpass/', f'"auth/{settings.userpass_mount}/')
+        policies[path.stem] = text
+    if not policies:
+        raise FileNotFoundError(f"no policies found in {settings.policy_dir}")
+    return policies
+
+
+def _replace_kv_mount(text: str, mount: str) -> str:
+    out = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith('path "vault-bridge/'):
+            line = line.replace('path "vault-bridge/', f'path "{mount}/', 1)
+        out.append(line)
+    return "".join(out)
+
+
+@dataclass
+class BootstrapReport:
+    """What bootstrap changed; empty on a second run."""
+
+    changed: list[str] = field(default_factory=list)
+
+
+def bootstrap(client: VaultClient, settings: Settings) -> BootstrapReport:
+    """Create whatever is missing: mounts, auth methods, transit key, policies, AppRoles."""
+    report = BootstrapReport()
+    sys_ = Sys(client)
+    mounts = sys_.mounts()
+    if f"{settings.kv_mount}/" not in mounts:
+        sys_.enable_secrets(settings.kv_mount, "kv", {"version": "2"})
+        report.changed.append(f"enabled KV v2 at {settings.kv_mount}/")
+    if f"{settings.transit_mount}/" not in mounts:
+        sys_.enable_secrets(settings.transit_mount, "transit")
+        report.changed.append(f"enabled transit at {settings.transit_mount}/")
+    auths = sys_.auth_methods()
+    for path, kind in ((settings.userpass_mount, "userpass"), (settings.approle_mount, "approle")):
+        if f"{path}/" not in auths:
+            sys_.enable_auth(path, kind)
+            report.changed.append(f"enabled {kind} auth at {path}/")
+    transit = Transit(client, settings.transit_mount, settings.transit_key)
+    key = transit.read_key()
+    if key is None:
+        transit.create_key(TRANSIT_KEY_TYPES[settings.key_type])
+        report.changed.append(f"created transit key {settings.transit_key} ({settings.key_type})")
+    elif key.get("type") != settings.key_type:
+        raise VaultError(
+            f"transit key {settings.transit_key} is {key.get('type')}, "
+            f"but VAULT_BRIDGE_KEY_TYPE is {settings.key_type}"
+        )
+    for name, text in load_policies(settings).items():
+        if sys_.read_policy(name) != text:
+            sys_.write_policy(name, text)
+            report.changed.append(f"wrote policy {name}")
+    for role, wanted in APPROLES.items():
+        current = sys_.read_approle(settings.approle_mount, role)
+        if current is None or sorted(current.get("token_policies") or []) != sorted(
+            wanted["token_policies"]
+        ):
+            sys_.write_approle(settings.approle_mount, role, wanted)
+            report.changed.append(f"wrote AppRole {role}")
+    kv = KV(client, settings.kv_mount)
+    if kv.read(SESSION_KEY_PATH) is None:
+        try:
+            kv.write(SESSION_KEY_PATH, {"secret_key": secrets.token_urlsafe(48)}, cas=0)
+            report.changed.append("created the session signing key")
+        except CasConflict:
+            pass  # another bootstrap created it first
+    return report
+
+
+@dataclass
+class Check:
+    """One doctor finding."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def doctor(client: VaultClient, settings: Settings) -> list[Check]:
+    """Check connection, seal state, authentication, mounts, key, policies and AppRoles."""
+    checks: list[Check] = []
+    try:
+        health = client.health()
+    except ServiceUnavailable as exc:
+        return [Check("reachable", False, f"{exc.message}; is the server running?")]
+    checks.append(Check("reachable", True, f"{client.addr} answers (version {health.get('version')})"))
+    if not health.get("initialized"):
+        checks.append(Check("initialized", False, "Vault is not initialized: run `bao operator init`"))
+        return checks
+    if health.get("sealed"):
+        checks.append(Check("unsealed", False, "Vault is sealed: unseal it (`bao operator unseal`)"))
+        return checks
+    checks.append(Check("unsealed", True, "initialized and unsealed"))
+    try:
+        sys_ = Sys(client)
+        mounts = sys_.mounts()
+        auths = sys_.auth_methods()
+    except VaultError as exc:
+        checks.append(Check("authenticated", False, f"cannot read mounts with this token: {exc.message}"))
+        return checks
+    except ServiceUnavailable as exc:
+        checks.append(Check("authenticated", False, exc.message))
+        return checks
+    checks.append(Check("authenticated", True, "token accepted"))
+    hint = "run `vault-bridge bootstrap`"
+    for path, kind in ((settings.kv_mount, "kv"), (settings.transit_mount, "transit")):
+        mount = mounts.get(f"{path}/")
+        ok = bool(mount) and mount.get("type") == kind
+        checks.append(Check(f"mount {path}/", ok, "present" if ok else f"missing ({kind}): {hint}"))
+    for path, kind in ((settings.userpass_mount, "userpass"), (settings.approle_mount, "approle")):
+        ok = f"{path}/" in auths
+        checks.append(Check(f"auth {path}/", ok, "enabled" if ok else f"not enabled: {hint}"))
+    key = Transit(client, settings.transit_mount, settings.transit_key).read_key()
+    if key is None:
+        checks.append(Check("signing key", False, f"transit key {settings.transit_key} missing: {hint}"))
+    else:
+        checks.append(
+            Check("signing key", True, f"{key.get('type')}, latest version {key.get('latest_version')}")
+        )
+    for name, text in load_policies(settings).items():
+        current = sys_.read_policy(name)
+        if current is None:
+            checks.append(Check(f"policy {name}", False, f"missing: {hint}"))
+        elif current != text:
+            checks.append(Check(f"policy {name}", False, f"differs from policies/{name}.hcl: {hint}"))
+        else:
+            checks.append(Check(f"policy {name}", True, "matches policies/"))
+    for role in APPROLES:
+        ok = sys_.read_approle(settings.approle_mount, role) is not None
+        checks.append(Check(f"approle {role}", ok, "present" if ok else f"missing: {hint}"))
+    return checks

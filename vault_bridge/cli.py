@@ -1,0 +1,342 @@
+"""The ``vault-bridge`` command: serve, bootstrap, doctor, and operator commands."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from vault_bridge.bootstrap import SERVICE_ROLE, bootstrap, doctor
+from vault_bridge.config import ConfigError, Settings
+from vault_bridge.embedded import EmbeddedOpenBao
+from vault_bridge.errors import VaultBridgeError
+from vault_bridge.ids import check_token_id
+from vault_bridge.services import Services, vault_client
+from vault_bridge.timeutil import now_utc
+from vault_bridge.tokens.service import normalize_scopes
+from vault_bridge.vault.sys import Sys
+
+ADMIN_USER = "admin"
+
+
+class Fail(click.ClickException):
+    """A one-line error on stderr and exit code 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+@contextlib.contextmanager
+def operator_services(settings: Settings) -> Iterator[Services]:
+    """Services with operator rights: VAULT_TOKEN/AppRole, or the embedded administrator.
+
+    With the embedded default the server is used if it runs (``make run``), else it is started
+    for the duration of the command.
+    """
+    if settings.embedded:
+        server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
+        with server.running():
+            services = Services(settings, server.admin_client(timeout=settings.vault_timeout))
+            yield services
+    else:
+        yield Services(settings, vault_client(settings))
+
+
+@click.group()
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """vault-bridge: personal and provider access tokens kept in Vault/OpenBao."""
+    try:
+        ctx.obj = Settings.from_env()
+    except ConfigError as exc:
+        raise Fail(str(exc)) from None
+
+
+def main() -> None:
+    """Console entry point: domain errors become one line on stderr."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except VaultBridgeError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    except (FileNotFoundError, RuntimeError, ConfigError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+# -- serve -------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.pass_obj
+def serve(settings: Settings) -> None:
+    """Run the service (and the embedded OpenBao when VAULT_ADDR is not set)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    server = None
+    if settings.embedded:
+        server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
+        if server.is_running():
+            raise Fail(f"the embedded OpenBao in {settings.data_dir} is already running")
+        click.echo(f"starting the embedded OpenBao on {server.addr} (data in {server.root})")
+        server.start()
+    try:
+        run_settings = settings
+        if server is not None:
+            admin = Services(settings, server.admin_client(timeout=settings.vault_timeout))
+            report = bootstrap(admin.client, settings)
+            for line in report.changed:
+                click.echo(f"bootstrap: {line}")
+            _ensure_admin_account(admin, settings)
+            sys_ = Sys(admin.client)
+            run_settings = Settings.from_env(
+                vault_addr=server.addr,
+                role_id=sys_.approle_role_id(settings.approle_mount, SERVICE_ROLE),
+                secret_id=sys_.approle_secret_id(settings.approle_mount, SERVICE_ROLE, ttl="24h"),
+            )
+        _serve_http(run_settings)
+    finally:
+        if server is not None:
+            click.echo("stopping the embedded OpenBao")
+            server.stop()
+
+
+def _ensure_admin_account(admin: Services, settings: Settings) -> None:
+    if admin.directory.userpass.read_user(ADMIN_USER) is not None:
+        return
+    password = settings.admin_password or secrets.token_urlsafe(18)
+    admin.directory.create_user(ADMIN_USER, password, "Administrator")
+    if settings.admin_password:
+        click.echo(f"created account '{ADMIN_USER}' with the password from VAULT_BRIDGE_ADMIN_PASSWORD")
+    else:
+        click.echo(
+            f"created account '{ADMIN_USER}'; its password, shown this once: {password}"
+        )
+
+
+def _serve_http(settings: Settings) -> None:
+    from werkzeug.serving import make_server  # noqa: PLC0415
+
+    from vault_bridge.app import create_app  # noqa: PLC0415
+
+    app = create_app(settings)
+    services: Services = app.extensions["vault_bridge"]
+    http = make_server(settings.host, settings.port, app, threaded=True)
+    stop = threading.Event()
+
+    def shutdown(signum: int, frame: Any) -> None:
+        if not stop.is_set():
+            stop.set()
+            threading.Thread(target=http.shutdown, daemon=True).start()
+
+    previous = {sig: signal.signal(sig, shutdown) for sig in (signal.SIGINT, signal.SIGTERM)}
+    click.echo(f"vault-bridge serving on http://{settings.host}:{settings.port} (Ctrl-C stops)")
+    try:
+        http.serve_forever()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        services.close()
+        click.echo("vault-bridge stopped")
+
+
+# -- set-up ------------------------------------------------------------------------------------
+
+
+@cli.command("bootstrap")
+@click.pass_obj
+def bootstrap_command(settings: Settings) -> None:
+    """Set up mounts, auth methods, transit key, policies and AppRoles (idempotent)."""
+    with operator_services(settings) as services:
+        report = bootstrap(services.client, settings)
+    for line in report.changed:
+        click.echo(line)
+    click.echo("bootstrap: nothing to do, all in place" if not report.changed else "bootstrap: done")
+
+
+@cli.command("doctor")
+@click.pass_obj
+def doctor_command(settings: Settings) -> None:
+    """Check connection, seal state, bootstrap and policies; say what is wrong."""
+    if settings.embedded:
+        server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
+        if not (server.root / "config.hcl").exists():
+            raise Fail(f"no embedded OpenBao in {server.root}: run `make run` or set VAULT_ADDR")
+        context = server.running()
+    else:
+        context = contextlib.nullcontext()
+    with context:
+        checks = doctor(vault_client(settings), settings)
+    failed = [check for check in checks if not check.ok]
+    for check in checks:
+        click.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+    if failed:
+        raise Fail(f"{len(failed)} check(s) failed; first: {failed[0].name}: {failed[0].detail}")
+
+
+# -- users -------------------------------------------------------------------------------------
+
+
+@cli.group()
+def users() -> None:
+    """Manage user accounts."""
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--display-name", default="", help="Shown in the UI (default: the name).")
+@click.option("--email", default="", help="E-mail address.")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+@click.pass_obj
+def users_create(settings: Settings, name: str, display_name: str, email: str, password_stdin: bool) -> None:
+    """Create an account; the password is read from stdin."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    with operator_services(settings) as services:
+        user = services.directory.create_user(name, password, display_name, email)
+    click.echo(f"created user {user.id}")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def users_list(settings: Settings, as_json: bool) -> None:
+    """List accounts."""
+    with operator_services(settings) as services:
+        found = services.directory.list_users()
+    if as_json:
+        click.echo(json.dumps([user.as_dict() for user in found], indent=2))
+        return
+    for user in found:
+        click.echo(f"{user.id}\t{user.display_name}\t{user.email}")
+
+
+@users.command("delete")
+@click.argument("name")
+@click.pass_obj
+def users_delete(settings: Settings, name: str) -> None:
+    """Delete an account, revoking all its tokens and deleting its data."""
+    with operator_services(settings) as services:
+        services.directory.delete_user(name, services.tokens)
+    click.echo(f"deleted user {name}")
+
+
+# -- pats --------------------------------------------------------------------------------------
+
+
+@cli.group()
+def pats() -> None:
+    """Manage personal access tokens."""
+
+
+@pats.command("create")
+@click.argument("user")
+@click.option("--name", required=True, help="1-100 characters, unique among active tokens.")
+@click.option("--scopes", default="api", show_default=True, help="api[,quantum_tokens]")
+@click.option("--expires-in-days", type=int, default=None, help="Default from the configuration.")
+@click.pass_obj
+def pats_create(settings: Settings, user: str, name: str, scopes: str, expires_in_days: int | None) -> None:
+    """Create a PAT; prints only the token on stdout."""
+    expires_at = None
+    if expires_in_days is not None:
+        expires_at = (now_utc() + dt.timedelta(days=expires_in_days)).isoformat()
+    with operator_services(settings) as services:
+        if services.directory.get_user(user) is None:
+            raise Fail(f"no user {user}")
+        record, token = services.tokens.issue(user, name, normalize_scopes(scopes), expires_at)
+    click.echo(f"created token {record['id']} expiring {record['expires_at']}", err=True)
+    click.echo(token)
+
+
+@pats.command("list")
+@click.argument("user")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def pats_list(settings: Settings, user: str, as_json: bool) -> None:
+    """List a user's tokens (never their values)."""
+    with operator_services(settings) as services:
+        records = services.tokens.list(user)
+    if as_json:
+        click.echo(json.dumps(records, indent=2))
+        return
+    for record in records:
+        click.echo(
+            f"{record['id']}\t{record['name']}\t{','.join(record['scopes'])}\t"
+            f"expires {record['expires_at']}\tlast used {record['last_used_at'] or 'never'}"
+        )
+
+
+@pats.command("revoke")
+@click.argument("token_id", required=False)
+@click.option("--token-stdin", is_flag=True, help="Read a (leaked) token value from stdin.")
+@click.pass_obj
+def pats_revoke(settings: Settings, token_id: str | None, token_stdin: bool) -> None:
+    """Revoke a token by id, or by value with --token-stdin."""
+    if bool(token_id) == token_stdin:
+        raise Fail("give either a token id or --token-stdin")
+    with operator_services(settings) as services:
+        if token_stdin:
+            verified = services.tokens.revoke_value(sys.stdin.read())
+            click.echo(f"revoked token {verified.token_id} of user {verified.user}")
+            return
+        check_token_id(token_id)
+        for user in services.directory.userpass.list_users():
+            if services.tokens.records.read(user, token_id) is not None:
+                services.tokens.revoke(user, token_id)
+                click.echo(f"revoked token {token_id} of user {user}")
+                return
+    raise Fail(f"no active token {token_id}")
+
+
+@pats.command("revoke-all")
+@click.argument("user")
+@click.pass_obj
+def pats_revoke_all(settings: Settings, user: str) -> None:
+    """Revoke every token of a user."""
+    with operator_services(settings) as services:
+        count = services.tokens.revoke_all(user)
+    click.echo(f"revoked {count} token(s) of user {user}")
+
+
+# -- keys --------------------------------------------------------------------------------------
+
+
+@cli.group()
+def keys() -> None:
+    """Inspect and rotate the PAT signing key."""
+
+
+@keys.command("list")
+@click.pass_obj
+def keys_list(settings: Settings) -> None:
+    """List the signing key versions still accepted."""
+    with operator_services(settings) as services:
+        versions = services.tokens.keys.versions()
+        latest = services.tokens.keys.latest()
+    for key in versions:
+        marker = "  (signing)" if key.kid == latest.kid else ""
+        click.echo(f"{key.kid}\t{key.algorithm}\tcreated {key.created_at}{marker}")
+
+
+@keys.command("rotate")
+@click.pass_obj
+def keys_rotate(settings: Settings) -> None:
+    """Add a new key version; new tokens use it, older ones stay valid until they expire."""
+    with operator_services(settings) as services:
+        services.tokens.keys.transit.rotate()
+        services.tokens.keys.refresh()
+        latest = services.tokens.keys.latest()
+    click.echo(f"rotated: new tokens are signed with {latest.kid}")

