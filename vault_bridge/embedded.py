@@ -36,6 +36,7 @@ cluster_addr = "http://127.0.0.1:{cluster_port}"
 storage "raft" {{
   path    = "{raft}"
   node_id = "vault-bridge-embedded"
+  performance_multiplier = 1
 }}
 
 listener "tcp" {{

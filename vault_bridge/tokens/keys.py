@@ -37,14 +37,17 @@ def kid_for(key_name: str, version: int) -> str:
 class SigningKeys:
     """Cache of the transit key's public versions.
 
-    Refreshed periodically by the token service's maintenance loop, and on an unknown ``kid`` at
-    most once per ``min_refresh`` seconds, so a rotation done with the Vault CLI is picked up
-    without a restart and forged ``kid``s cannot make us hammer Vault.
+    Refreshed periodically by the token service's maintenance loop, and on a ``kid`` newer than
+    any known version at most once per ``min_refresh`` seconds, so a rotation done with the Vault
+    CLI is picked up without a restart and forged ``kid``s cannot make us hammer Vault.
     """
 
-    def __init__(self, transit: Transit, algorithm: str, min_refresh: float = 1.0) -> None:
+    def __init__(
+        self, transit: Transit, algorithm: str, max_age: float = 60.0, min_refresh: float = 0.25
+    ) -> None:
         self.transit = transit
         self.algorithm = algorithm
+        self.max_age = max_age
         self.min_refresh = min_refresh
         self._keys: dict[str, KeyVersion] = {}
         self._latest: KeyVersion | None = None
@@ -80,17 +83,27 @@ class SigningKeys:
             self._latest = keys[kid_for(self.transit.key, latest)]
 
     def latest(self) -> KeyVersion:
-        """The version new tokens are signed with."""
-        if self._latest is None:
+        """The version new tokens are signed with (re-read when older than ``max_age``)."""
+        if self._latest is None or time.monotonic() - self._last_refresh > self.max_age:
             self.refresh()
         assert self._latest is not None
         return self._latest
 
     def get(self, kid: str) -> KeyVersion | None:
-        """The key version named by ``kid``; refreshes (rate limited) when it is unknown."""
+        """The key version named by ``kid``; refreshes (rate limited) when it may be new.
+
+        Only a ``kid`` naming a version above the newest known one can trigger a refresh, so
+        made-up ``kid``s cost nothing.
+        """
         key = self._keys.get(kid)
         if key is not None:
             return key
+        prefix = f"{self.transit.key}-v"
+        suffix = kid[len(prefix):] if kid.startswith(prefix) else ""
+        if not suffix.isdigit() or len(suffix) > 9:
+            return None
+        if self._latest is not None and int(suffix) <= self._latest.version:
+            return None
         if time.monotonic() - self._last_refresh >= self.min_refresh:
             self.refresh()
             return self._keys.get(kid)

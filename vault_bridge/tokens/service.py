@@ -16,7 +16,14 @@ from typing import Any
 import jwt
 
 from vault_bridge.config import Settings
-from vault_bridge.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, Unauthenticated
+from vault_bridge.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    Unauthenticated,
+    VaultBridgeError,
+)
 from vault_bridge.ids import check_account_id, check_token_id, is_account_id, is_token_id
 from vault_bridge.timeutil import iso, now_utc, parse_iso
 from vault_bridge.tokens.denylist import Denylist
@@ -117,7 +124,9 @@ class TokenService:
         kv = KV(client, settings.kv_mount)
         self.records = PatRecords(kv)
         self.keys = SigningKeys(
-            Transit(client, settings.transit_mount, settings.transit_key), settings.algorithm
+            Transit(client, settings.transit_mount, settings.transit_key),
+            settings.algorithm,
+            max_age=settings.key_refresh_interval,
         )
         self.denylist = Denylist(DenylistStore(kv), settings.denylist_max_staleness)
         self._verified: dict[str, VerifiedToken] = {}
@@ -150,8 +159,8 @@ class TokenService:
             self._thread.join(timeout=5)
         try:
             self.flush_last_used(force=True)
-        except ServiceUnavailable:
-            log.warning("could not write last-used times on shutdown: Vault unavailable")
+        except VaultBridgeError as exc:
+            log.warning("could not write last-used times on shutdown: %s", exc.message)
 
     def _maintain(self) -> None:
         interval = self.settings.denylist_poll_interval
@@ -167,7 +176,7 @@ class TokenService:
                 if now >= next_flush:
                     next_flush = now + min(5.0, self.settings.last_used_interval)
                     self.flush_last_used()
-            except ServiceUnavailable as exc:
+            except VaultBridgeError as exc:
                 log.warning("token maintenance: %s", exc.message)
             except Exception:  # keep the loop alive; the staleness bound fails requests closed
                 log.exception("token maintenance failed")

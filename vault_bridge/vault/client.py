@@ -24,8 +24,9 @@ class VaultError(VaultBridgeError):
 
 
 class VaultForbidden(VaultError):
-    """The token in use lacks a capability (403 from Vault)."""
+    """The token in use lacks a capability (403 from Vault): the service is misconfigured."""
 
+    status = 503
     code = "vault_forbidden"
 
 

@@ -1,0 +1,158 @@
+"""Fixtures: one real OpenBao per test session (the embedded module itself), apps built on it.
+
+Nothing here mocks hvac or Vault: every test talks to the server started below.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests.helpers import Account, Api, free_port_pair, unique_id
+from vault_bridge.app import create_app
+from vault_bridge.bootstrap import SERVICE_ROLE, bootstrap
+from vault_bridge.config import Settings
+from vault_bridge.embedded import EmbeddedOpenBao, bao_binary
+from vault_bridge.services import Services
+from vault_bridge.vault.client import VaultClient
+from vault_bridge.vault.sys import Sys
+
+ISSUER = "https://vault-bridge.test"
+
+
+@pytest.fixture(scope="session")
+def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedOpenBao]:
+    """A real OpenBao (raft, static seal, self-init, audit log) on free loopback ports."""
+    try:
+        bao_binary()
+    except FileNotFoundError as exc:  # pragma: no cover - the dev extra installs it
+        pytest.fail(str(exc))
+    server = EmbeddedOpenBao(tmp_path_factory.mktemp("openbao"), free_port_pair())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_settings(bao: EmbeddedOpenBao) -> Settings:
+    """Settings pointing at the test server, with short intervals so tests run fast."""
+    return Settings.from_env(
+        env={},
+        vault_addr=bao.addr,
+        issuer=ISSUER,
+        denylist_poll_interval=0.1,
+        denylist_max_staleness=2.0,
+        user_cache_ttl=0.5,
+        last_used_interval=0.5,
+    )
+
+
+@pytest.fixture(scope="session")
+def admin_client(bao: EmbeddedOpenBao, base_settings: Settings) -> VaultClient:
+    """The embedded administrator, after bootstrap."""
+    client = bao.admin_client()
+    bootstrap(client, base_settings)
+    return client
+
+
+@pytest.fixture(scope="session")
+def admin(admin_client: VaultClient, base_settings: Settings) -> Services:
+    """Operator-level services (what the CLI uses)."""
+    return Services(base_settings, admin_client)
+
+
+@pytest.fixture(scope="session")
+def service_settings(admin_client: VaultClient, base_settings: Settings) -> Settings:
+    """Settings with the service's own AppRole credentials (its policy, not the admin's)."""
+    sys_ = Sys(admin_client)
+    return Settings.from_env(
+        env={},
+        **{
+            **_fields(base_settings),
+            "role_id": sys_.approle_role_id(base_settings.approle_mount, SERVICE_ROLE),
+            "secret_id": sys_.approle_secret_id(base_settings.approle_mount, SERVICE_ROLE),
+        },
+    )
+
+
+def _fields(settings: Settings) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(settings)
+
+
+@pytest.fixture
+def make_app(service_settings: Settings) -> Iterator[Callable[..., Flask]]:
+    """Build app instances (replicas) sharing the test Vault; closed after the test."""
+    apps: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        settings = Settings.from_env(env={}, **{**_fields(service_settings), **overrides})
+        app = create_app(settings)
+        app.config["TESTING"] = True
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.extensions["vault_bridge"].close()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    """One app instance."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> Any:
+    """A test client of that instance."""
+    return app.test_client()
+
+
+@pytest.fixture
+def api(client: Any) -> Api:
+    """The API driver for that client."""
+    return Api(client)
+
+
+@pytest.fixture
+def make_user(admin: Services) -> Iterator[Callable[..., Account]]:
+    """Create accounts; deleted again after the test."""
+    created: list[str] = []
+
+    def build(prefix: str = "u", **profile: str) -> Account:
+        account = Account(unique_id(prefix), "correct horse battery staple")
+        admin.directory.create_user(account.id, account.password, **profile)
+        created.append(account.id)
+        return account
+
+    yield build
+    for user_id in created:
+        if admin.directory.userpass.read_user(user_id) is not None:
+            admin.directory.delete_user(user_id, admin.tokens)
+
+
+@pytest.fixture
+def user(make_user: Callable[..., Account]) -> Account:
+    """One account."""
+    return make_user()
+
+
+@pytest.fixture(scope="session")
+def bao_cli(bao: EmbeddedOpenBao) -> Callable[..., Any]:
+    """Run the real bao CLI against the test server with a given token."""
+    import subprocess
+
+    def run(*args: str, token: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": "/usr/bin:/bin", "BAO_ADDR": bao.addr, "BAO_TOKEN": token, "HOME": "/tmp"}
+        return subprocess.run(
+            [bao_binary(), *args], env=env, capture_output=True, text=True, check=check, timeout=30
+        )
+
+    assert shutil.which("true")
+    return run

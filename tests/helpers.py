@@ -1,0 +1,98 @@
+"""Small helpers shared by the tests: free ports, API sign-in, token creation."""
+
+from __future__ import annotations
+
+import random
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask.testing import FlaskClient
+
+
+def free_port_pair() -> int:
+    """A loopback port p such that p and p + 1 are both free (API and cluster port)."""
+    for _ in range(200):
+        port = random.randint(20000, 60000)
+        if all(_free(p) for p in (port, port + 1)):
+            return port
+    raise RuntimeError("no free port pair")
+
+
+def free_port() -> int:
+    """A free loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def unique_id(prefix: str = "u") -> str:
+    """A valid, unique user or organization id."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass
+class Account:
+    """A test user and its password."""
+
+    id: str
+    password: str
+
+
+class Api:
+    """Drives the JSON API like a client: sign in, create tokens, call with a PAT."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.csrf = ""
+
+    def login(self, account: Account) -> dict[str, Any]:
+        response = self.client.post(
+            "/api/v1/session", json={"username": account.id, "password": account.password}
+        )
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        self.csrf = body["csrf_token"]
+        return body
+
+    def create_pat(self, name: str = "cli", scopes: Any = ("api",), **extra: Any) -> Any:
+        return self.client.post(
+            "/api/v1/user/personal-access-tokens",
+            json={"name": name, "scopes": list(scopes), **extra},
+            headers={"X-CSRF-Token": self.csrf},
+        )
+
+    def new_pat(self, name: str | None = None, scopes: Any = ("api",), **extra: Any) -> dict[str, Any]:
+        response = self.create_pat(name or f"t-{uuid.uuid4().hex[:8]}", scopes, **extra)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+
+def pat_headers(token: str, header: str = "X-Auth-Token") -> dict[str, str]:
+    """Headers carrying a PAT the way PLANQK clients (or Bearer clients) send it."""
+    if header == "Authorization":
+        return {"Authorization": f"Bearer {token}"}
+    return {header: token}
+
+
+def eventually(check: Any, timeout: float = 1.0, interval: float = 0.02) -> float:
+    """Call ``check`` until it returns true; return the seconds it took, fail after ``timeout``."""
+    import time
+
+    start = time.monotonic()
+    while True:
+        if check():
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)

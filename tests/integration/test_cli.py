@@ -1,0 +1,151 @@
+"""The vault-bridge CLI as operators run it: a real process, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jwt
+import pytest
+
+from tests.conftest import ISSUER
+from tests.helpers import free_port, free_port_pair, unique_id
+from vault_bridge.embedded import EmbeddedOpenBao
+
+CLI = [str(Path(sys.executable).parent / "vault-bridge")]
+
+
+def run_cli(*args: str, env: dict[str, str], stdin: str = "", check: bool = True):
+    result = subprocess.run(
+        [*CLI, *args], input=stdin, env=env, capture_output=True, text=True, timeout=60
+    )
+    if check:
+        assert result.returncode == 0, (result.stdout, result.stderr)
+    return result
+
+
+@pytest.fixture
+def cli_env(bao, admin_client) -> dict[str, str]:
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "VAULT_ADDR": bao.addr,
+        "VAULT_TOKEN": admin_client.token,
+        "VAULT_BRIDGE_ISSUER": ISSUER,
+    }
+
+
+def test_users_and_pats_commands(cli_env, admin) -> None:
+    name = unique_id("cli")
+    out = run_cli("users", "create", name, "--display-name", "Ada L", "--email", "ada@example.org",
+                  "--password-stdin", env=cli_env, stdin="a-long-password\n")
+    assert f"created user {name}" in out.stdout
+    assert name in run_cli("users", "list", env=cli_env).stdout
+    again = run_cli("users", "create", name, "--password-stdin", env=cli_env, stdin="a-long-password\n", check=False)
+    assert again.returncode == 1 and again.stderr.startswith("error:") and len(again.stderr.splitlines()) == 1
+
+    created = run_cli("pats", "create", name, "--name", "laptop", "--scopes", "api,quantum_tokens",
+                      "--expires-in-days", "7", env=cli_env)
+    token = created.stdout.strip()
+    assert len(created.stdout.splitlines()) == 1  # only the token on stdout
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["sub"] == name and claims["scope"] == "api quantum_tokens"
+    assert admin.tokens.verify(token).user == name
+
+    listing = run_cli("pats", "list", name, env=cli_env).stdout
+    assert claims["jti"] in listing and "laptop" in listing and token not in listing
+
+    run_cli("pats", "revoke", claims["jti"], env=cli_env)
+    admin.tokens.denylist.sync()
+    assert admin.tokens.denylist.is_revoked(claims["jti"])
+    missing = run_cli("pats", "revoke", claims["jti"], env=cli_env, check=False)
+    assert missing.returncode == 1 and "no active token" in missing.stderr
+
+    leaked = run_cli("pats", "create", name, "--name", "leaked", env=cli_env).stdout.strip()
+    out = run_cli("pats", "revoke", "--token-stdin", env=cli_env, stdin=leaked + "\n")
+    assert "revoked token" in out.stdout and leaked not in out.stdout + out.stderr
+
+    for i in range(3):
+        run_cli("pats", "create", name, "--name", f"bulk-{i}", env=cli_env)
+    assert "revoked 3 token(s)" in run_cli("pats", "revoke-all", name, env=cli_env).stdout
+
+    run_cli("users", "delete", name, env=cli_env)
+    assert name not in run_cli("users", "list", env=cli_env).stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("users", "create", "Bad/Name", "--password-stdin"),
+        ("users", "create", "short-pw", "--password-stdin"),
+        ("pats", "create", "no-such-user-q", "--name", "x"),
+        ("pats", "create", "admin", "--name", "x", "--scopes", "root"),
+        ("pats", "revoke", "not-an-id"),
+        ("pats", "revoke"),
+        ("users", "delete", "no-such-user-q"),
+    ],
+)
+def test_refusals_are_one_line_and_non_zero(cli_env, args) -> None:
+    result = run_cli(*args, env=cli_env, stdin="short\n", check=False)
+    assert result.returncode != 0
+    assert result.stderr.strip().startswith("error:"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_keys_list_and_rotate(cli_env) -> None:
+    before = run_cli("keys", "list", env=cli_env).stdout
+    rotated = run_cli("keys", "rotate", env=cli_env).stdout
+    new_kid = rotated.strip().rsplit(" ", 1)[1]
+    after = run_cli("keys", "list", env=cli_env).stdout
+    assert new_kid not in before and new_kid in after
+    assert f"{new_kid}\tEdDSA" in after and "(signing)" in after.splitlines()[-1]
+
+
+def test_bootstrap_is_idempotent_and_doctor_is_happy(cli_env) -> None:
+    assert "nothing to do" in run_cli("bootstrap", env=cli_env).stdout
+    doctor = run_cli("doctor", env=cli_env).stdout
+    assert "FAIL" not in doctor and "policy vault-bridge-service" in doctor
+
+
+def test_doctor_names_a_missing_policy(cli_env, admin_client) -> None:
+    admin_client.delete("sys/policies/acl/vault-bridge-runner")
+    try:
+        result = run_cli("doctor", env=cli_env, check=False)
+        assert result.returncode == 1
+        assert "FAIL policy vault-bridge-runner: missing" in result.stdout
+        assert "vault-bridge-runner" in result.stderr
+    finally:
+        assert "wrote policy vault-bridge-runner" in run_cli("bootstrap", env=cli_env).stdout
+
+
+def test_doctor_says_unreachable(cli_env) -> None:
+    env = {**cli_env, "VAULT_ADDR": f"http://127.0.0.1:{free_port()}"}
+    result = run_cli("doctor", env=env, check=False)
+    assert result.returncode == 1
+    assert "unreachable" in result.stderr
+
+
+def test_doctor_on_a_fresh_then_sealed_server(tmp_path, cli_env) -> None:
+    server = EmbeddedOpenBao(tmp_path, free_port_pair())
+    server.start()
+    try:
+        client = server.admin_client()
+        env = {**cli_env, "VAULT_ADDR": server.addr, "VAULT_TOKEN": client.token}
+        result = run_cli("doctor", env=env, check=False)
+        assert result.returncode == 1
+        assert "FAIL mount vault-bridge/: missing (kv): run `vault-bridge bootstrap`" in result.stdout
+        client.write("sys/seal")
+        result = run_cli("doctor", env=env, check=False)
+        assert result.returncode == 1
+        assert "sealed" in result.stderr
+    finally:
+        server.stop()
+
+
+def test_bad_configuration_is_one_line(cli_env) -> None:
+    result = run_cli("doctor", env={**cli_env, "VAULT_BRIDGE_KEY_TYPE": "rsa"}, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: VAULT_BRIDGE_KEY_TYPE")

@@ -1,0 +1,148 @@
+"""`make run` as a user meets it: `vault-bridge serve` with the embedded OpenBao, Ctrl-C, restart."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.helpers import free_port, free_port_pair
+from vault_bridge.embedded import EmbeddedOpenBao
+
+CLI = str(Path(sys.executable).parent / "vault-bridge")
+pytestmark = pytest.mark.slow
+
+
+class Served:
+    """A `vault-bridge serve` process and its output."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.handle = open(log, "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [CLI, "serve"], env=env, stdout=self.handle, stderr=subprocess.STDOUT
+        )
+        self.base = f"http://{env['VAULT_BRIDGE_HOST']}:{env['VAULT_BRIDGE_PORT']}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.output()
+            try:
+                if requests.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("serve did not become ready: " + self.output())
+
+    def output(self) -> str:
+        if not self.handle.closed:
+            self.handle.flush()
+        return self.log.read_text()
+
+    def interrupt(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(timeout=20)
+        self.handle.close()
+        return code
+
+
+@pytest.fixture
+def serve_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "VAULT_BRIDGE_DATA_DIR": str(tmp_path / "var"),
+        "VAULT_BRIDGE_EMBEDDED_PORT": str(free_port_pair()),
+        "VAULT_BRIDGE_HOST": "127.0.0.1",
+        "VAULT_BRIDGE_PORT": str(free_port()),
+    }
+
+
+def test_serve_bootstraps_creates_admin_stops_cleanly_and_keeps_data(serve_env, tmp_path) -> None:
+    first = Served(serve_env, tmp_path / "first.log")
+    match = re.search(r"its password, shown this once: (\S+)", first.output())
+    assert match, first.output()
+    password = match.group(1)
+    http = requests.Session()
+    login = http.post(f"{first.base}/api/v1/session", json={"username": "admin", "password": password})
+    assert login.status_code == 200
+    created = http.post(
+        f"{first.base}/api/v1/user/personal-access-tokens",
+        json={"name": "kept", "scopes": ["api"]},
+        headers={"X-CSRF-Token": login.json()["csrf_token"]},
+    )
+    assert created.status_code == 201
+    token = created.json()["token"]
+    assert requests.get(f"{first.base}/api/v1/user", headers={"X-Auth-Token": token}).status_code == 200
+
+    # the CLI talks to the running server (same data dir)
+    listed = subprocess.run([CLI, "pats", "list", "admin"], env=serve_env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and "kept" in listed.stdout
+
+    server = EmbeddedOpenBao(serve_env["VAULT_BRIDGE_DATA_DIR"], int(serve_env["VAULT_BRIDGE_EMBEDDED_PORT"]))
+    bao_pid = int((server.root / "bao.pid").read_text())
+    assert first.interrupt() == 0
+    assert "vault-bridge stopped" in first.output()
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.kill(bao_pid, 0)
+    assert password not in (server.root / "audit.log").read_text()
+    assert token not in (server.root / "audit.log").read_text()
+
+    # the CLI also works while nothing runs: it starts the embedded server for the command
+    listed = subprocess.run([CLI, "pats", "list", "admin"], env=serve_env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and "kept" in listed.stdout
+    assert not server.is_running()
+
+    started = time.monotonic()
+    second = Served(serve_env, tmp_path / "second.log")
+    assert time.monotonic() - started < 15
+    try:
+        assert "password" not in second.output()
+        assert "bootstrap:" not in second.output()  # nothing left to set up
+        me = requests.get(f"{second.base}/api/v1/user", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200 and me.json()["id"] == "admin"
+    finally:
+        assert second.interrupt() == 0
+
+
+def test_admin_password_from_the_environment(serve_env, tmp_path) -> None:
+    env = {**serve_env, "VAULT_BRIDGE_ADMIN_PASSWORD": "from-the-environment"}
+    served = Served(env, tmp_path / "serve.log")
+    try:
+        assert "from-the-environment" not in served.output()
+        login = requests.post(
+            f"{served.base}/api/v1/session",
+            json={"username": "admin", "password": "from-the-environment"},
+        )
+        assert login.status_code == 200
+    finally:
+        served.interrupt()
+
+
+def test_files_are_private_and_audit_log_is_on(bao) -> None:
+    for name in ("seal.key", "admin-role-id", "admin-secret-id"):
+        assert (bao.root / name).stat().st_mode & 0o077 == 0
+    assert bao.root.stat().st_mode & 0o077 == 0
+    assert bao.audit_log.exists() and bao.audit_log.stat().st_size > 0
+    assert "type = \"file\"" not in bao.audit_log.read_text()[:10]
+
+
+def test_a_second_serve_on_the_same_data_is_refused(serve_env, tmp_path) -> None:
+    served = Served(serve_env, tmp_path / "one.log")
+    try:
+        other = subprocess.run(
+            [CLI, "serve"], env={**serve_env, "VAULT_BRIDGE_PORT": str(free_port())},
+            capture_output=True, text=True, timeout=30,
+        )
+        assert other.returncode == 1
+        assert "already running" in other.stderr
+    finally:
+        served.interrupt()

@@ -1,0 +1,143 @@
+"""Two service instances sharing one Vault: revocation reaches the other within 1 s, fail closed."""
+
+from __future__ import annotations
+
+import time
+
+from tests.helpers import Account, Api, eventually, pat_headers
+from vault_bridge.vault.client import VaultClient
+
+
+def test_revocation_on_one_replica_reaches_the_other_within_a_second(
+    make_app, make_user
+) -> None:
+    replica_a, replica_b = make_app(), make_app()
+    account = make_user()
+    api = Api(replica_a.test_client())
+    api.login(account)
+    created = api.new_pat()
+    client_b = replica_b.test_client()
+    assert client_b.get("/api/v1/user", headers=pat_headers(created["token"])).status_code == 200
+
+    services_b = replica_b.extensions["vault_bridge"]
+    calls_before = services_b.client.calls
+    started = time.monotonic()
+    response = api.client.delete(
+        f"/api/v1/user/personal-access-tokens/{created['id']}", headers={"X-CSRF-Token": api.csrf}
+    )
+    assert response.status_code == 204
+    took = eventually(
+        lambda: client_b.get("/api/v1/user", headers=pat_headers(created["token"])).status_code == 401,
+        timeout=1.0,
+    )
+    assert took < 1.0
+    elapsed = time.monotonic() - started
+    # replica B learned it from its poller, not from a Vault call per request:
+    # polling at 10/s (test setting) plus one shard read
+    assert services_b.client.calls - calls_before <= elapsed * 10 + 4
+
+
+def test_quiet_poll_costs_one_read_whatever_the_denylist_size(make_app, admin) -> None:
+    replica = make_app()
+    services = replica.extensions["vault_bridge"]
+    services.tokens.start()
+    # a big denylist: 2,000 revoked ids spread over the shards
+    import secrets
+
+    far = int(time.time()) + 3600
+    admin.tokens.denylist.add({secrets.token_hex(16): far for _ in range(2000)})
+    eventually(lambda: len(services.tokens.denylist) >= 2000, timeout=2.0)
+    services.tokens.close()  # stop the background thread, then measure sync by hand
+    before = services.client.calls
+    for _ in range(20):
+        services.tokens.denylist.sync()
+    assert services.client.calls - before == 20
+
+
+def test_concurrent_revocations_from_two_replicas_are_both_kept(make_app, make_user) -> None:
+    import threading
+
+    replica_a, replica_b = make_app(), make_app()
+    account = make_user()
+    api = Api(replica_a.test_client())
+    api.login(account)
+    tokens = [api.new_pat() for _ in range(6)]
+    services = [replica_a.extensions["vault_bridge"], replica_b.extensions["vault_bridge"]]
+    errors: list[Exception] = []
+
+    def revoke(index: int) -> None:
+        try:
+            services[index % 2].tokens.revoke(account.id, tokens[index]["id"])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=revoke, args=(i,)) for i in range(len(tokens))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    fresh = make_app().extensions["vault_bridge"]
+    fresh.tokens.start()
+    for token in tokens:
+        assert fresh.tokens.denylist.is_revoked(token["id"])
+
+
+def test_fails_closed_when_the_denylist_cannot_be_refreshed(
+    make_app, make_user, admin_client, bao
+) -> None:
+    # an instance with its own Vault token that we can revoke under it
+    body = admin_client.write(
+        "auth/token/create", {"policies": ["vault-bridge-service"], "ttl": "10m", "no_parent": True}
+    )
+    token = body["auth"]["client_token"]
+    replica = make_app(
+        role_id="", secret_id="", vault_token=token, denylist_max_staleness=0.5,
+        denylist_poll_interval=0.1,
+    )
+    account = make_user()
+    api = Api(replica.test_client())
+    api.login(account)
+    pat = api.new_pat()["token"]
+    client = replica.test_client()
+    assert client.get("/api/v1/user", headers=pat_headers(pat)).status_code == 200
+
+    VaultClient(bao.addr, token=token).request("POST", "auth/token/revoke-self")
+    eventually(
+        lambda: client.get("/api/v1/user", headers=pat_headers(pat)).status_code == 503, timeout=3
+    )
+    response = client.get("/api/v1/user", headers=pat_headers(pat))
+    assert response.get_json()["error"]["code"] == "denylist_stale"
+    assert replica.test_client().get("/readyz").status_code == 503
+
+
+def test_vault_unreachable_is_503_not_500(make_app, make_user) -> None:
+    from tests.helpers import free_port
+
+    replica = make_app(vault_addr=f"http://127.0.0.1:{free_port()}", vault_timeout=0.5)
+    client = replica.test_client()
+    response = client.post("/api/v1/session", json={"username": "someone", "password": "x" * 10})
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "vault_unavailable"
+    response = client.get("/api/v1/user", headers={"X-Auth-Token": "a.b.c"})
+    assert response.status_code == 503
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.get_json()["checks"]["vault"] == "unreachable"
+    assert client.get("/healthz").status_code == 200
+
+
+def test_last_used_reaches_vault_and_other_replicas(make_app, user: Account) -> None:
+    replica_a, replica_b = make_app(), make_app()
+    api = Api(replica_a.test_client())
+    api.login(user)
+    created = api.new_pat()
+    replica_a.test_client().get("/api/v1/user", headers=pat_headers(created["token"]))
+    api_b = Api(replica_b.test_client())
+    api_b.login(user)
+
+    def seen_on_b() -> bool:
+        listed = api_b.client.get("/api/v1/user/personal-access-tokens").get_json()
+        return listed[0]["last_used_at"] is not None
+
+    eventually(seen_on_b, timeout=8)  # flushed by the maintenance loop (every 0.5-5 s)

@@ -1,0 +1,194 @@
+"""Every way a PAT can be wrong is a 401 with a JSON error, never a 500 (SPEC section 3)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.conftest import ISSUER
+from tests.helpers import Account, Api, pat_headers
+from vault_bridge.tokens.keys import kid_for
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def segment(obj: Any) -> str:
+    return b64(json.dumps(obj, separators=(",", ":")).encode())
+
+
+@pytest.fixture
+def forge(admin, user: Account):
+    """Sign arbitrary header/claims with the real transit key (as a buggy issuer would)."""
+    keys = admin.tokens.keys
+
+    def sign(header: dict[str, Any] | None = None, **claims: Any) -> str:
+        key = keys.latest()
+        now = int(time.time())
+        base = {
+            "iss": ISSUER, "sub": user.id, "aud": "vault-bridge", "iat": now, "nbf": now,
+            "exp": now + 600, "jti": "ab" * 16, "scope": "api",
+        }
+        base.update(claims)
+        base = {k: v for k, v in base.items() if v is not None}
+        head = {"alg": "EdDSA", "kid": key.kid, "typ": "pat+jwt", **(header or {})}
+        head = {k: v for k, v in head.items() if v is not None}
+        signing_input = f"{segment(head)}.{segment(base)}"
+        _, signature = keys.transit.sign(signing_input.encode(), key_version=key.version)
+        return f"{signing_input}.{signature}"
+
+    return sign
+
+
+def assert_401(client, token: str, code: str | None = None) -> None:
+    response = client.get("/api/v1/user", headers=pat_headers(token))
+    assert response.status_code == 401, (response.status_code, response.get_data(as_text=True))
+    error = response.get_json()["error"]
+    assert set(error) == {"code", "message"}
+    if code:
+        assert error["code"] == code
+    if len(token) > 8:
+        assert token not in response.get_data(as_text=True)
+
+
+def test_a_correctly_forged_token_is_accepted(client, forge) -> None:
+    """The baseline: the forge helper makes valid tokens, so each refusal below is meaningful."""
+    response = client.get("/api/v1/user", headers=pat_headers(forge()))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["", "abc", "a.b", "a.b.c", "....", "x" * 5000, "eyJhbGciOiJub25lIn0.e30.", "é.é.é", "a b.c d.e f"],
+)
+def test_malformed(client, token: str) -> None:
+    assert_401(client, token)
+
+
+def test_tampered_payload(client, api: Api, user: Account) -> None:
+    api.login(user)
+    token = api.new_pat()["token"]
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["scope"] = "api quantum_tokens"
+    assert_401(client, f"{header}.{segment(claims)}.{signature}", "invalid_token")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    assert_401(client, f"{header}.{payload}.{flipped}", "invalid_token")
+
+
+def test_alg_none(client, admin) -> None:
+    kid = admin.tokens.keys.latest().kid
+    now = int(time.time())
+    claims = {"iss": ISSUER, "sub": "admin", "aud": "vault-bridge", "iat": now, "nbf": now,
+              "exp": now + 60, "jti": "cd" * 16, "scope": "api"}
+    for alg in ("none", "None", "NONE"):
+        token = f"{segment({'alg': alg, 'kid': kid, 'typ': 'pat+jwt'})}.{segment(claims)}."
+        assert_401(client, token, "invalid_token")
+
+
+def test_hs256_signed_with_the_public_key(client, admin) -> None:
+    jwks = admin.tokens.keys.jwks()["keys"][-1]
+    now = int(time.time())
+    claims = {"iss": ISSUER, "sub": "admin", "aud": "vault-bridge", "iat": now, "nbf": now,
+              "exp": now + 60, "jti": "ef" * 16, "scope": "api"}
+    head = segment({"alg": "HS256", "kid": jwks["kid"], "typ": "pat+jwt"})
+    signing_input = f"{head}.{segment(claims)}"
+    public_forms = [
+        base64.urlsafe_b64decode(jwks["x"] + "=="),
+        jwks["x"].encode(),
+        json.dumps(jwks).encode(),
+    ]
+    for secret in public_forms:
+        mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+        assert_401(client, f"{signing_input}.{b64(mac)}", "invalid_token")
+
+
+def test_signed_by_another_ed25519_key(client, admin) -> None:
+    attacker = Ed25519PrivateKey.generate()
+    now = int(time.time())
+    claims = {"iss": ISSUER, "sub": "admin", "aud": "vault-bridge", "iat": now, "nbf": now,
+              "exp": now + 60, "jti": "12" * 16, "scope": "api"}
+    signing_input = f"{segment({'alg': 'EdDSA', 'kid': admin.tokens.keys.latest().kid, 'typ': 'pat+jwt'})}.{segment(claims)}"
+    token = f"{signing_input}.{b64(attacker.sign(signing_input.encode()))}"
+    assert_401(client, token, "invalid_token")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"kid": kid_for("personal-access-tokens", 999)},
+        {"kid": "../../sys/raw"},
+        {"kid": None},
+        {"kid": 1},
+        {"typ": "JWT"},
+        {"typ": None},
+        {"typ": "at+jwt"},
+        {"alg": "ES256"},
+        {"alg": "RS256"},
+    ],
+)
+def test_bad_header(client, forge, header) -> None:
+    assert_401(client, forge(header), "invalid_token")
+
+
+def test_expired(client, forge) -> None:
+    past = int(time.time()) - 3600
+    assert_401(client, forge(iat=past - 60, nbf=past - 60, exp=past), "token_expired")
+
+
+def test_not_yet_valid(client, forge) -> None:
+    future = int(time.time()) + 3600
+    assert_401(client, forge(nbf=future, exp=future + 60), "invalid_token")
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"iss": "https://evil.example"},
+        {"aud": "someone-else"},
+        {"aud": ["vault-bridge", "someone-else"]},
+        {"scope": "admin"},
+        {"scope": ""},
+        {"scope": ["api"]},
+        {"jti": "../../../etc"},
+        {"sub": "../admin"},
+        {"sub": "Admin"},
+    ],
+)
+def test_wrong_claims(client, forge, claims) -> None:
+    assert_401(client, forge(**claims), "invalid_token")
+
+
+@pytest.mark.parametrize("missing", ["iss", "sub", "aud", "iat", "nbf", "exp", "jti", "scope"])
+def test_every_claim_is_required(client, forge, missing: str) -> None:
+    assert_401(client, forge(**{missing: None}), "invalid_token")
+
+
+def test_token_of_unknown_user(client, forge) -> None:
+    assert_401(client, forge(sub="no-such-user-xyz"), "user_not_found")
+
+
+def test_authorization_header_must_be_bearer(client, forge) -> None:
+    response = client.get("/api/v1/user", headers={"Authorization": f"Basic {forge()}"})
+    assert response.status_code == 401
+    assert client.get("/api/v1/user", headers={"Authorization": "Bearer "}).status_code == 401
+
+
+def test_unknown_kid_does_not_hammer_vault(app, forge) -> None:
+    client = app.test_client()
+    services = app.extensions["vault_bridge"]
+    services.tokens.start()
+    token = forge({"kid": kid_for("personal-access-tokens", 12345)})
+    before = services.client.calls
+    for _ in range(30):
+        assert_401(client, token)
+    # at most one refresh per second, plus background denylist polls at 10/s
+    assert services.client.calls - before <= 8
