@@ -1,0 +1,47 @@
+"""Settings from the environment are validated once, with clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from vault_bridge.config import ConfigError, Settings
+
+
+def test_defaults_are_the_embedded_default() -> None:
+    settings = Settings.from_env(env={})
+    assert settings.embedded and settings.data_dir == "./var" and settings.port == 8080
+    assert settings.algorithm == "EdDSA" and settings.pat_max_days == 366
+
+
+def test_values_are_converted() -> None:
+    settings = Settings.from_env(
+        env={"VAULT_ADDR": "http://vault:8200", "VAULT_BRIDGE_PORT": "9000",
+             "VAULT_BRIDGE_COOKIE_SECURE": "true", "VAULT_BRIDGE_KEY_TYPE": "ecdsa-p256"}
+    )
+    assert not settings.embedded and settings.port == 9000 and settings.cookie_secure
+    assert settings.algorithm == "ES256"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"VAULT_BRIDGE_PORT": "eighty"}, "VAULT_BRIDGE_PORT"),
+        ({"VAULT_BRIDGE_KEY_TYPE": "rsa-2048"}, "VAULT_BRIDGE_KEY_TYPE"),
+        ({"VAULT_BRIDGE_PAT_DEFAULT_DAYS": "400"}, "DEFAULT_DAYS"),
+        ({"VAULT_BRIDGE_ROLE_ID": "r"}, "SECRET_ID"),
+        ({"VAULT_BRIDGE_COOKIE_SECURE": "maybe"}, "COOKIE_SECURE"),
+        ({"VAULT_BRIDGE_DENYLIST_MAX_STALENESS": "0.1"}, "STALENESS"),
+    ],
+)
+def test_bad_values_are_refused(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(env=env)
+
+
+def test_secrets_are_not_in_the_repr() -> None:
+    settings = Settings.from_env(
+        env={"VAULT_TOKEN": "s.topsecret", "VAULT_BRIDGE_SECRET_ID": "sid-secret",
+             "VAULT_BRIDGE_ROLE_ID": "rid", "VAULT_BRIDGE_ADMIN_PASSWORD": "pw-secret"}
+    )
+    text = repr(settings)
+    assert "topsecret" not in text and "sid-secret" not in text and "pw-secret" not in text
