@@ -111,6 +111,16 @@ def parse_expiry(value: object, now: dt.datetime, default_days: int, max_days: i
     return moment.replace(microsecond=0)
 
 
+def _parse_header(token: str) -> dict[str, Any] | None:
+    """Decode only the JWS header (PyJWT's get_unverified_header decodes the whole token)."""
+    segment = token.split(".", 1)[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, TypeError):
+        return None
+    return header if isinstance(header, dict) else None
+
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -267,10 +277,9 @@ class TokenService:
         invalid = Unauthenticated("the access token is invalid", code="invalid_token")
         if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
             raise invalid
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError:
-            raise invalid from None
+        header = _parse_header(token)
+        if header is None:
+            raise invalid
         if header.get("typ") != TOKEN_TYPE or header.get("alg") != self.keys.algorithm:
             raise invalid
         kid = header.get("kid")

@@ -1,0 +1,112 @@
+"""PAT verification speed, as ratios against baselines measured in the same run.
+
+Starts a throwaway embedded OpenBao, issues one PAT, then measures:
+  seen-before   TokenService.verify of a token it verified before (cache + denylist lookup)
+  first-time    TokenService.verify with an empty cache (header, key, signature, claims, denylist)
+  bare PyJWT    jwt.decode of the same token with the same key and options, nothing else
+  lookup-self   one hvac auth/token/lookup-self against the same OpenBao
+
+Budgets (DESIGN.md): seen-before >= 200x faster than lookup-self; first-time <= 1.2x bare PyJWT.
+Run: .venv/bin/python benchmarks/bench_verify.py  (or `make bench`)
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import hvac
+import jwt
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.helpers import free_port_pair  # noqa: E402
+from vault_bridge.bootstrap import bootstrap  # noqa: E402
+from vault_bridge.config import Settings  # noqa: E402
+from vault_bridge.embedded import EmbeddedOpenBao  # noqa: E402
+from vault_bridge.services import Services  # noqa: E402
+
+ROUNDS = 7
+
+
+def per_call(fn: Callable[[], object], calls: int) -> float:
+    """Median over ROUNDS of the mean seconds per call."""
+    samples = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        samples.append((time.perf_counter() - start) / calls)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as data_dir:
+        server = EmbeddedOpenBao(data_dir, free_port_pair())
+        server.start()
+        try:
+            run(server)
+        finally:
+            server.stop()
+
+
+def run(server: EmbeddedOpenBao) -> None:
+    settings = Settings.from_env(env={}, vault_addr=server.addr, issuer="https://bench.test")
+    admin = server.admin_client()
+    bootstrap(admin, settings)
+    services = Services(settings, admin)
+    services.directory.create_user("bench", "bench-password-123")
+    _, token = services.tokens.issue("bench", "bench", ["api", "quantum_tokens"])
+    tokens = services.tokens
+    tokens.start()
+    key = tokens.keys.get(jwt.get_unverified_header(token)["kid"])
+    assert key is not None
+    options = {"require": ["iss", "sub", "aud", "iat", "nbf", "exp", "jti", "scope"]}
+
+    def seen_before() -> object:
+        return tokens.verify(token)
+
+    def first_time() -> object:
+        tokens._verified.clear()  # noqa: SLF001 - force the uncached path
+        return tokens.verify(token)
+
+    def bare_pyjwt() -> object:
+        return jwt.decode(
+            token, key.public_key, algorithms=[key.algorithm], audience=settings.audience,
+            issuer=settings.issuer, options=options,
+        )
+
+    session = requests.Session()
+    session.trust_env = False
+    client = hvac.Client(url=server.addr, token=admin.token, session=session)
+
+    def lookup_self() -> object:
+        return client.auth.token.lookup_self()
+
+    seen_before()
+    results = {
+        "seen-before verify": per_call(seen_before, 100_000),
+        "first-time verify": per_call(first_time, 3_000),
+        "bare PyJWT decode": per_call(bare_pyjwt, 3_000),
+        "hvac lookup-self": per_call(lookup_self, 200),
+    }
+    tokens.close()
+    print(f"{'measure':<22}{'per call':>14}")
+    for name, seconds in results.items():
+        print(f"{name:<22}{seconds * 1e6:>11.2f} us")
+    fast = results["hvac lookup-self"] / results["seen-before verify"]
+    slow = results["first-time verify"] / results["bare PyJWT decode"]
+    print()
+    print(f"seen-before is {fast:,.0f}x faster than lookup-self   (budget >= 200x): "
+          f"{'PASS' if fast >= 200 else 'FAIL'}")
+    print(f"first-time / bare PyJWT = {slow:.2f}                 (budget <= 1.20): "
+          f"{'PASS' if slow <= 1.2 else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    main()
