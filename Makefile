@@ -23,7 +23,8 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run  ## serve on http://127.0.0.1:8080 with an embedded OpenBao under ./var (or VAULT_ADDR)
 	$(BIN)/vault-bridge serve
 
-test: $(VENV)/.installed-dev  ## run the whole suite against a real OpenBao it starts itself
+test: $(VENV)/.installed-dev  ## lint, then the whole suite against a real OpenBao it starts itself
+	$(BIN)/ruff check vault_bridge tests benchmarks
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-dev  ## ruff

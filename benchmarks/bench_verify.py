@@ -25,11 +25,11 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers import free_port_pair  # noqa: E402
-from vault_bridge.bootstrap import bootstrap  # noqa: E402
-from vault_bridge.config import Settings  # noqa: E402
-from vault_bridge.embedded import EmbeddedOpenBao  # noqa: E402
-from vault_bridge.services import Services  # noqa: E402
+from tests.helpers import free_port_pair
+from vault_bridge.bootstrap import bootstrap
+from vault_bridge.config import Settings
+from vault_bridge.embedded import EmbeddedOpenBao
+from vault_bridge.services import Services
 
 ROUNDS = 7
 
@@ -72,13 +72,17 @@ def run(server: EmbeddedOpenBao) -> None:
         return tokens.verify(token)
 
     def first_time() -> object:
-        tokens._verified.clear()  # noqa: SLF001 - force the uncached path
+        tokens._verified.clear()
         return tokens.verify(token)
 
     def bare_pyjwt() -> object:
         return jwt.decode(
-            token, key.public_key, algorithms=[key.algorithm], audience=settings.audience,
-            issuer=settings.issuer, options=options,
+            token,
+            key.public_key,
+            algorithms=[key.algorithm],
+            audience=settings.audience,
+            issuer=settings.issuer,
+            options=options,
         )
 
     session = requests.Session()
@@ -102,10 +106,14 @@ def run(server: EmbeddedOpenBao) -> None:
     fast = results["hvac lookup-self"] / results["seen-before verify"]
     slow = results["first-time verify"] / results["bare PyJWT decode"]
     print()
-    print(f"seen-before is {fast:,.0f}x faster than lookup-self   (budget >= 200x): "
-          f"{'PASS' if fast >= 200 else 'FAIL'}")
-    print(f"first-time / bare PyJWT = {slow:.2f}                 (budget <= 1.20): "
-          f"{'PASS' if slow <= 1.2 else 'FAIL'}")
+    print(
+        f"seen-before is {fast:,.0f}x faster than lookup-self   (budget >= 200x): "
+        f"{'PASS' if fast >= 200 else 'FAIL'}"
+    )
+    print(
+        f"first-time / bare PyJWT = {slow:.2f}                 (budget <= 1.20): "
+        f"{'PASS' if slow <= 1.2 else 'FAIL'}"
+    )
 
 
 if __name__ == "__main__":

@@ -60,9 +60,11 @@ def admin_client(bao: EmbeddedOpenBao, base_settings: Settings) -> VaultClient:
 
 
 @pytest.fixture(scope="session")
-def admin(admin_client: VaultClient, base_settings: Settings) -> Services:
+def admin(admin_client: VaultClient, base_settings: Settings) -> Iterator[Services]:
     """Operator-level services (what the CLI uses)."""
-    return Services(base_settings, admin_client)
+    services = Services(base_settings, admin_client)
+    yield services
+    services.close()
 
 
 @pytest.fixture(scope="session")

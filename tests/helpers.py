@@ -72,7 +72,9 @@ class Api:
             headers={"X-CSRF-Token": self.csrf},
         )
 
-    def new_pat(self, name: str | None = None, scopes: Any = ("api",), **extra: Any) -> dict[str, Any]:
+    def new_pat(
+        self, name: str | None = None, scopes: Any = ("api",), **extra: Any
+    ) -> dict[str, Any]:
         response = self.create_pat(name or f"t-{uuid.uuid4().hex[:8]}", scopes, **extra)
         assert response.status_code == 201, response.get_json()
         return response.get_json()

@@ -51,7 +51,7 @@ def create_app(
     app.extensions["vault_bridge"] = services or Services(settings)
     app.extensions["vault_bridge_settings"] = settings
 
-    from vault_bridge.api import errors, meta, session, user  # noqa: PLC0415
+    from vault_bridge.api import errors, meta, session, user
 
     errors.register(app)
     app.register_blueprint(meta.bp)

@@ -124,12 +124,18 @@ def doctor(client: VaultClient, settings: Settings) -> list[Check]:
         health = client.health()
     except ServiceUnavailable as exc:
         return [Check("reachable", False, f"{exc.message}; is the server running?")]
-    checks.append(Check("reachable", True, f"{client.addr} answers (version {health.get('version')})"))
+    checks.append(
+        Check("reachable", True, f"{client.addr} answers (version {health.get('version')})")
+    )
     if not health.get("initialized"):
-        checks.append(Check("initialized", False, "Vault is not initialized: run `bao operator init`"))
+        checks.append(
+            Check("initialized", False, "Vault is not initialized: run `bao operator init`")
+        )
         return checks
     if health.get("sealed"):
-        checks.append(Check("unsealed", False, "Vault is sealed: unseal it (`bao operator unseal`)"))
+        checks.append(
+            Check("unsealed", False, "Vault is sealed: unseal it (`bao operator unseal`)")
+        )
         return checks
     checks.append(Check("unsealed", True, "initialized and unsealed"))
     try:
@@ -137,7 +143,9 @@ def doctor(client: VaultClient, settings: Settings) -> list[Check]:
         mounts = sys_.mounts()
         auths = sys_.auth_methods()
     except VaultError as exc:
-        checks.append(Check("authenticated", False, f"cannot read mounts with this token: {exc.message}"))
+        checks.append(
+            Check("authenticated", False, f"cannot read mounts with this token: {exc.message}")
+        )
         return checks
     except ServiceUnavailable as exc:
         checks.append(Check("authenticated", False, exc.message))
@@ -149,21 +157,31 @@ def doctor(client: VaultClient, settings: Settings) -> list[Check]:
         ok = bool(mount) and mount.get("type") == kind
         checks.append(Check(f"mount {path}/", ok, "present" if ok else f"missing ({kind}): {hint}"))
     for path, kind in ((settings.userpass_mount, "userpass"), (settings.approle_mount, "approle")):
-        ok = f"{path}/" in auths
-        checks.append(Check(f"auth {path}/", ok, "enabled" if ok else f"not enabled: {hint}"))
+        ok = auths.get(f"{path}/", {}).get("type") == kind
+        checks.append(
+            Check(f"auth {path}/", ok, "enabled" if ok else f"{kind} not enabled: {hint}")
+        )
     key = Transit(client, settings.transit_mount, settings.transit_key).read_key()
     if key is None:
-        checks.append(Check("signing key", False, f"transit key {settings.transit_key} missing: {hint}"))
+        checks.append(
+            Check("signing key", False, f"transit key {settings.transit_key} missing: {hint}")
+        )
     else:
         checks.append(
-            Check("signing key", True, f"{key.get('type')}, latest version {key.get('latest_version')}")
+            Check(
+                "signing key",
+                True,
+                f"{key.get('type')}, latest version {key.get('latest_version')}",
+            )
         )
     for name, text in load_policies(settings).items():
         current = sys_.read_policy(name)
         if current is None:
             checks.append(Check(f"policy {name}", False, f"missing: {hint}"))
         elif current != text:
-            checks.append(Check(f"policy {name}", False, f"differs from policies/{name}.hcl: {hint}"))
+            checks.append(
+                Check(f"policy {name}", False, f"differs from policies/{name}.hcl: {hint}")
+            )
         else:
             checks.append(Check(f"policy {name}", True, "matches policies/"))
     for role in APPROLES:

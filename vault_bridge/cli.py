@@ -121,17 +121,17 @@ def _ensure_admin_account(admin: Services, settings: Settings) -> None:
     password = settings.admin_password or secrets.token_urlsafe(18)
     admin.directory.create_user(ADMIN_USER, password, "Administrator")
     if settings.admin_password:
-        click.echo(f"created account '{ADMIN_USER}' with the password from VAULT_BRIDGE_ADMIN_PASSWORD")
-    else:
         click.echo(
-            f"created account '{ADMIN_USER}'; its password, shown this once: {password}"
+            f"created account '{ADMIN_USER}' with the password from VAULT_BRIDGE_ADMIN_PASSWORD"
         )
+    else:
+        click.echo(f"created account '{ADMIN_USER}'; its password, shown this once: {password}")
 
 
 def _serve_http(settings: Settings) -> None:
-    from werkzeug.serving import make_server  # noqa: PLC0415
+    from werkzeug.serving import make_server
 
-    from vault_bridge.app import create_app  # noqa: PLC0415
+    from vault_bridge.app import create_app
 
     app = create_app(settings)
     services: Services = app.extensions["vault_bridge"]
@@ -165,7 +165,9 @@ def bootstrap_command(settings: Settings) -> None:
         report = bootstrap(services.client, settings)
     for line in report.changed:
         click.echo(line)
-    click.echo("bootstrap: nothing to do, all in place" if not report.changed else "bootstrap: done")
+    click.echo(
+        "bootstrap: nothing to do, all in place" if not report.changed else "bootstrap: done"
+    )
 
 
 @cli.command("doctor")
@@ -202,7 +204,9 @@ def users() -> None:
 @click.option("--email", default="", help="E-mail address.")
 @click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
 @click.pass_obj
-def users_create(settings: Settings, name: str, display_name: str, email: str, password_stdin: bool) -> None:
+def users_create(
+    settings: Settings, name: str, display_name: str, email: str, password_stdin: bool
+) -> None:
     """Create an account; the password is read from stdin."""
     password = sys.stdin.readline().rstrip("\r\n")
     with operator_services(settings) as services:
@@ -248,7 +252,9 @@ def pats() -> None:
 @click.option("--scopes", default="api", show_default=True, help="api[,quantum_tokens]")
 @click.option("--expires-in-days", type=int, default=None, help="Default from the configuration.")
 @click.pass_obj
-def pats_create(settings: Settings, user: str, name: str, scopes: str, expires_in_days: int | None) -> None:
+def pats_create(
+    settings: Settings, user: str, name: str, scopes: str, expires_in_days: int | None
+) -> None:
     """Create a PAT; prints only the token on stdout."""
     expires_at = None
     if expires_in_days is not None:

@@ -87,7 +87,8 @@ class Settings:
         """Refuse settings that cannot work."""
         if self.key_type not in KEY_TYPES:
             raise ConfigError(
-                f"VAULT_BRIDGE_KEY_TYPE must be one of {', '.join(KEY_TYPES)}, not {self.key_type!r}"
+                f"VAULT_BRIDGE_KEY_TYPE must be one of {', '.join(KEY_TYPES)}, "
+                f"not {self.key_type!r}"
             )
         if not 1 <= self.pat_default_days <= self.pat_max_days:
             raise ConfigError("VAULT_BRIDGE_PAT_DEFAULT_DAYS must be between 1 and the maximum")

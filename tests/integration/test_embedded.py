@@ -1,4 +1,4 @@
-"""`make run` as a user meets it: `vault-bridge serve` with the embedded OpenBao, Ctrl-C, restart."""
+"""`make run` as a user meets it: `vault-bridge serve` on the embedded OpenBao, Ctrl-C, restart."""
 
 from __future__ import annotations
 
@@ -71,7 +71,9 @@ def test_serve_bootstraps_creates_admin_stops_cleanly_and_keeps_data(serve_env, 
     assert match, first.output()
     password = match.group(1)
     http = requests.Session()
-    login = http.post(f"{first.base}/api/v1/session", json={"username": "admin", "password": password})
+    login = http.post(
+        f"{first.base}/api/v1/session", json={"username": "admin", "password": password}
+    )
     assert login.status_code == 200
     created = http.post(
         f"{first.base}/api/v1/user/personal-access-tokens",
@@ -80,13 +82,20 @@ def test_serve_bootstraps_creates_admin_stops_cleanly_and_keeps_data(serve_env, 
     )
     assert created.status_code == 201
     token = created.json()["token"]
-    assert requests.get(f"{first.base}/api/v1/user", headers={"X-Auth-Token": token}).status_code == 200
+    assert (
+        requests.get(f"{first.base}/api/v1/user", headers={"X-Auth-Token": token}).status_code
+        == 200
+    )
 
     # the CLI talks to the running server (same data dir)
-    listed = subprocess.run([CLI, "pats", "list", "admin"], env=serve_env, capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        [CLI, "pats", "list", "admin"], env=serve_env, capture_output=True, text=True, timeout=60
+    )
     assert listed.returncode == 0 and "kept" in listed.stdout
 
-    server = EmbeddedOpenBao(serve_env["VAULT_BRIDGE_DATA_DIR"], int(serve_env["VAULT_BRIDGE_EMBEDDED_PORT"]))
+    server = EmbeddedOpenBao(
+        serve_env["VAULT_BRIDGE_DATA_DIR"], int(serve_env["VAULT_BRIDGE_EMBEDDED_PORT"])
+    )
     bao_pid = int((server.root / "bao.pid").read_text())
     assert first.interrupt() == 0
     assert "vault-bridge stopped" in first.output()
@@ -97,7 +106,9 @@ def test_serve_bootstraps_creates_admin_stops_cleanly_and_keeps_data(serve_env, 
     assert token not in (server.root / "audit.log").read_text()
 
     # the CLI also works while nothing runs: it starts the embedded server for the command
-    listed = subprocess.run([CLI, "pats", "list", "admin"], env=serve_env, capture_output=True, text=True, timeout=60)
+    listed = subprocess.run(
+        [CLI, "pats", "list", "admin"], env=serve_env, capture_output=True, text=True, timeout=60
+    )
     assert listed.returncode == 0 and "kept" in listed.stdout
     assert not server.is_running()
 
@@ -107,7 +118,9 @@ def test_serve_bootstraps_creates_admin_stops_cleanly_and_keeps_data(serve_env, 
     try:
         assert "password" not in second.output()
         assert "bootstrap:" not in second.output()  # nothing left to set up
-        me = requests.get(f"{second.base}/api/v1/user", headers={"Authorization": f"Bearer {token}"})
+        me = requests.get(
+            f"{second.base}/api/v1/user", headers={"Authorization": f"Bearer {token}"}
+        )
         assert me.status_code == 200 and me.json()["id"] == "admin"
     finally:
         assert second.interrupt() == 0
@@ -132,15 +145,18 @@ def test_files_are_private_and_audit_log_is_on(bao) -> None:
         assert (bao.root / name).stat().st_mode & 0o077 == 0
     assert bao.root.stat().st_mode & 0o077 == 0
     assert bao.audit_log.exists() and bao.audit_log.stat().st_size > 0
-    assert "type = \"file\"" not in bao.audit_log.read_text()[:10]
+    assert 'type = "file"' not in bao.audit_log.read_text()[:10]
 
 
 def test_a_second_serve_on_the_same_data_is_refused(serve_env, tmp_path) -> None:
     served = Served(serve_env, tmp_path / "one.log")
     try:
         other = subprocess.run(
-            [CLI, "serve"], env={**serve_env, "VAULT_BRIDGE_PORT": str(free_port())},
-            capture_output=True, text=True, timeout=30,
+            [CLI, "serve"],
+            env={**serve_env, "VAULT_BRIDGE_PORT": str(free_port())},
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
         assert other.returncode == 1
         assert "already running" in other.stderr

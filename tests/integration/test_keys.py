@@ -60,8 +60,15 @@ def test_rotation_with_the_bao_cli_is_picked_up_without_restart(
     old = api.new_pat("before-rotation")
     old_kid = jwt.get_unverified_header(old["token"])["kid"]
 
-    bao_cli("write", "-f", "vault-bridge-transit/keys/personal-access-tokens/rotate", token=admin_client.token)
-    latest = Transit(admin_client, "vault-bridge-transit", "personal-access-tokens").read_key()["latest_version"]
+    bao_cli(
+        "write",
+        "-f",
+        "vault-bridge-transit/keys/personal-access-tokens/rotate",
+        token=admin_client.token,
+    )
+    latest = Transit(admin_client, "vault-bridge-transit", "personal-access-tokens").read_key()[
+        "latest_version"
+    ]
     new_kid = kid_for("personal-access-tokens", latest)
     assert new_kid != old_kid
 
@@ -84,7 +91,7 @@ def test_token_with_a_kid_from_a_rotation_this_replica_has_not_seen_verifies(
     time.sleep(0.3)  # refreshes on a new kid are rate limited to one per 0.25 s
     admin.tokens.keys.transit.rotate()
     admin.tokens.keys.refresh()
-    record, token = admin.tokens.issue(user.id, "from-cli", ["api"])
+    _, token = admin.tokens.issue(user.id, "from-cli", ["api"])
     response = slow.test_client().get("/api/v1/user", headers=pat_headers(token))
     assert response.status_code == 200  # unknown kid -> one refresh -> found
 
@@ -97,21 +104,30 @@ def test_retired_key_versions_stop_verifying(make_app, user: Account, admin, adm
     admin.tokens.keys.transit.rotate()
     transit = admin.tokens.keys.transit
     latest = transit.read_key()["latest_version"]
-    admin_client.write(f"{transit.mount}/keys/{transit.key}/config", {"min_decryption_version": latest})
+    admin_client.write(
+        f"{transit.mount}/keys/{transit.key}/config", {"min_decryption_version": latest}
+    )
     try:
         fresh = make_app()  # a new replica reads the key config at start
         response = fresh.test_client().get("/api/v1/user", headers=pat_headers(old["token"]))
         assert response.status_code == 401
-        kids = [k["kid"] for k in fresh.test_client().get("/.well-known/jwks.json").get_json()["keys"]]
+        kids = [
+            k["kid"] for k in fresh.test_client().get("/.well-known/jwks.json").get_json()["keys"]
+        ]
         assert kids == [kid_for("personal-access-tokens", latest)]
     finally:
-        admin_client.write(f"{transit.mount}/keys/{transit.key}/config", {"min_decryption_version": 1})
+        admin_client.write(
+            f"{transit.mount}/keys/{transit.key}/config", {"min_decryption_version": 1}
+        )
 
 
 def test_p256_keys_sign_es256_tokens(base_settings: Settings, admin_client, make_user) -> None:
     settings = Settings.from_env(
-        env={}, vault_addr=base_settings.vault_addr, issuer=ISSUER,
-        transit_key="pat-p256-test", key_type="ecdsa-p256",
+        env={},
+        vault_addr=base_settings.vault_addr,
+        issuer=ISSUER,
+        transit_key="pat-p256-test",
+        key_type="ecdsa-p256",
     )
     Transit(admin_client, settings.transit_mount, settings.transit_key).create_key("ecdsa-p256")
     services = Services(settings, admin_client)

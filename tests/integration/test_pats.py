@@ -66,7 +66,9 @@ def test_pat_cannot_create_pat(api: Api, user: Account) -> None:
 
 def test_create_needs_csrf(api: Api, user: Account) -> None:
     api.login(user)
-    response = api.client.post("/api/v1/user/personal-access-tokens", json={"name": "x", "scopes": ["api"]})
+    response = api.client.post(
+        "/api/v1/user/personal-access-tokens", json={"name": "x", "scopes": ["api"]}
+    )
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "csrf_failed"
     response = api.client.post(
@@ -96,9 +98,12 @@ def test_name_must_be_unique_among_active_tokens(api: Api, user: Account) -> Non
     conflict = api.create_pat("ci")
     assert conflict.status_code == 409
     assert conflict.get_json()["error"]["code"] == "name_taken"
-    assert api.client.delete(
-        f"/api/v1/user/personal-access-tokens/{first['id']}", headers={"X-CSRF-Token": api.csrf}
-    ).status_code == 204
+    assert (
+        api.client.delete(
+            f"/api/v1/user/personal-access-tokens/{first['id']}", headers={"X-CSRF-Token": api.csrf}
+        ).status_code
+        == 204
+    )
     assert api.create_pat("ci").status_code == 201  # the revoked one no longer counts
 
 

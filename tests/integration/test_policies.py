@@ -21,7 +21,9 @@ def login_approle(bao, admin_client, role: str) -> VaultClient:
 
 def login_user(bao, account: Account) -> VaultClient:
     body = VaultClient(bao.addr).request(
-        "POST", f"auth/userpass/login/{account.id}", json={"password": account.password},
+        "POST",
+        f"auth/userpass/login/{account.id}",
+        json={"password": account.password},
         authenticated=False,
     )
     return VaultClient(bao.addr, token=body["auth"]["client_token"])
@@ -38,11 +40,19 @@ def allowed(client: VaultClient, method: str, path: str, data: dict | None = Non
 def test_service_policy_signs_but_cannot_rotate_or_touch_policies(bao, admin_client) -> None:
     service = login_approle(bao, admin_client, SERVICE_ROLE)
     assert allowed(service, "GET", "vault-bridge-transit/keys/personal-access-tokens")
-    assert allowed(service, "POST", "vault-bridge-transit/sign/personal-access-tokens",
-                   {"input": "aGk=", "marshaling_algorithm": "jws"})
+    assert allowed(
+        service,
+        "POST",
+        "vault-bridge-transit/sign/personal-access-tokens",
+        {"input": "aGk=", "marshaling_algorithm": "jws"},
+    )
     assert not allowed(service, "POST", "vault-bridge-transit/keys/personal-access-tokens/rotate")
-    assert not allowed(service, "GET", "vault-bridge-transit/export/signing-key/personal-access-tokens")
-    assert not allowed(service, "POST", "sys/policies/acl/evil", {"policy": 'path "*" {capabilities=["sudo"]}'})
+    assert not allowed(
+        service, "GET", "vault-bridge-transit/export/signing-key/personal-access-tokens"
+    )
+    assert not allowed(
+        service, "POST", "sys/policies/acl/evil", {"policy": 'path "*" {capabilities=["sudo"]}'}
+    )
     assert not allowed(service, "POST", "sys/mounts/evil", {"type": "kv"})
     assert not allowed(service, "POST", "auth/approle/role/vault-bridge/secret-id")
 
@@ -73,9 +83,13 @@ def test_user_token_reaches_only_its_own_paths_and_cannot_read_secrets(
     assert not allowed(token, "GET", own)  # write-only, even for its owner
     assert not allowed(token, "POST", other, {"data": {"token": "x"}})
     assert not allowed(token, "GET", other)
-    assert not allowed(token, "LIST", f"vault-bridge/metadata/users/{bob.id}/provider-access-tokens")
+    assert not allowed(
+        token, "LIST", f"vault-bridge/metadata/users/{bob.id}/provider-access-tokens"
+    )
     assert not allowed(token, "GET", "vault-bridge/data/config/session")
-    assert not allowed(token, "POST", "vault-bridge-transit/sign/personal-access-tokens", {"input": "aGk="})
+    assert not allowed(
+        token, "POST", "vault-bridge-transit/sign/personal-access-tokens", {"input": "aGk="}
+    )
     assert not allowed(token, "POST", "vault-bridge/data/denylist/meta", {"data": {}})
 
 
@@ -87,18 +101,31 @@ def test_operator_policy_inspects_but_never_reads_secret_values(
         {"data": {"token": "secret-value"}},
     )
     admin.tokens.issue(user.id, "operator-visible", ["api"])
-    body = admin_client.write("auth/token/create", {"policies": ["vault-bridge-operator"], "ttl": "5m"})
+    body = admin_client.write(
+        "auth/token/create", {"policies": ["vault-bridge-operator"], "ttl": "5m"}
+    )
     operator = VaultClient(bao.addr, token=body["auth"]["client_token"])
     record_id = admin.tokens.records.ids(user.id)[0]
-    assert allowed(operator, "GET", f"vault-bridge/data/users/{user.id}/personal-access-tokens/{record_id}")
-    assert allowed(operator, "GET", f"vault-bridge/metadata/users/{user.id}/provider-access-tokens/ibm-quantum")
-    assert not allowed(operator, "GET", f"vault-bridge/data/users/{user.id}/provider-access-tokens/ibm-quantum")
+    assert allowed(
+        operator, "GET", f"vault-bridge/data/users/{user.id}/personal-access-tokens/{record_id}"
+    )
+    assert allowed(
+        operator, "GET", f"vault-bridge/metadata/users/{user.id}/provider-access-tokens/ibm-quantum"
+    )
+    assert not allowed(
+        operator, "GET", f"vault-bridge/data/users/{user.id}/provider-access-tokens/ibm-quantum"
+    )
     assert not allowed(operator, "GET", "vault-bridge/data/config/session")
     assert allowed(operator, "POST", "vault-bridge-transit/keys/personal-access-tokens/rotate")
-    assert not allowed(operator, "POST", "vault-bridge-transit/sign/personal-access-tokens", {"input": "aGk="})
+    assert not allowed(
+        operator, "POST", "vault-bridge-transit/sign/personal-access-tokens", {"input": "aGk="}
+    )
 
 
-@pytest.mark.parametrize("name", ["vault-bridge-service", "vault-bridge-runner", "vault-bridge-operator", "vault-bridge-user"])
+@pytest.mark.parametrize(
+    "name",
+    ["vault-bridge-service", "vault-bridge-runner", "vault-bridge-operator", "vault-bridge-user"],
+)
 def test_policy_files_are_loaded_verbatim(admin_client, name: str) -> None:
     from pathlib import Path
 

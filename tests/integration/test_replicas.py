@@ -8,9 +8,7 @@ from tests.helpers import Account, Api, eventually, pat_headers
 from vault_bridge.vault.client import VaultClient
 
 
-def test_revocation_on_one_replica_reaches_the_other_within_a_second(
-    make_app, make_user
-) -> None:
+def test_revocation_on_one_replica_reaches_the_other_within_a_second(make_app, make_user) -> None:
     replica_a, replica_b = make_app(), make_app()
     account = make_user()
     api = Api(replica_a.test_client())
@@ -27,7 +25,9 @@ def test_revocation_on_one_replica_reaches_the_other_within_a_second(
     )
     assert response.status_code == 204
     took = eventually(
-        lambda: client_b.get("/api/v1/user", headers=pat_headers(created["token"])).status_code == 401,
+        lambda: (
+            client_b.get("/api/v1/user", headers=pat_headers(created["token"])).status_code == 401
+        ),
         timeout=1.0,
     )
     assert took < 1.0
@@ -92,7 +92,10 @@ def test_fails_closed_when_the_denylist_cannot_be_refreshed(
     )
     token = body["auth"]["client_token"]
     replica = make_app(
-        role_id="", secret_id="", vault_token=token, denylist_max_staleness=0.5,
+        role_id="",
+        secret_id="",
+        vault_token=token,
+        denylist_max_staleness=0.5,
         denylist_poll_interval=0.1,
     )
     account = make_user()

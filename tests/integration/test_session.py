@@ -54,7 +54,9 @@ def test_login_needs_json(client) -> None:
 def test_logout_ends_session_and_needs_csrf(api: Api, user: Account) -> None:
     api.login(user)
     assert api.client.delete("/api/v1/session").status_code == 403  # no CSRF header
-    assert api.client.delete("/api/v1/session", headers={"X-CSRF-Token": api.csrf}).status_code == 204
+    assert (
+        api.client.delete("/api/v1/session", headers={"X-CSRF-Token": api.csrf}).status_code == 204
+    )
     assert api.client.get("/api/v1/user").status_code == 401
 
 

@@ -34,8 +34,14 @@ def forge(admin, user: Account):
         key = keys.latest()
         now = int(time.time())
         base = {
-            "iss": ISSUER, "sub": user.id, "aud": "vault-bridge", "iat": now, "nbf": now,
-            "exp": now + 600, "jti": "ab" * 16, "scope": "api",
+            "iss": ISSUER,
+            "sub": user.id,
+            "aud": "vault-bridge",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+            "jti": "ab" * 16,
+            "scope": "api",
         }
         base.update(claims)
         base = {k: v for k, v in base.items() if v is not None}
@@ -67,7 +73,17 @@ def test_a_correctly_forged_token_is_accepted(client, forge) -> None:
 
 @pytest.mark.parametrize(
     "token",
-    ["", "abc", "a.b", "a.b.c", "....", "x" * 5000, "eyJhbGciOiJub25lIn0.e30.", "é.é.é", "a b.c d.e f"],
+    [
+        "",
+        "abc",
+        "a.b",
+        "a.b.c",
+        "....",
+        "x" * 5000,
+        "eyJhbGciOiJub25lIn0.e30.",
+        "é.é.é",
+        "a b.c d.e f",
+    ],
 )
 def test_malformed(client, token: str) -> None:
     assert_401(client, token)
@@ -87,8 +103,16 @@ def test_tampered_payload(client, api: Api, user: Account) -> None:
 def test_alg_none(client, admin) -> None:
     kid = admin.tokens.keys.latest().kid
     now = int(time.time())
-    claims = {"iss": ISSUER, "sub": "admin", "aud": "vault-bridge", "iat": now, "nbf": now,
-              "exp": now + 60, "jti": "cd" * 16, "scope": "api"}
+    claims = {
+        "iss": ISSUER,
+        "sub": "admin",
+        "aud": "vault-bridge",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 60,
+        "jti": "cd" * 16,
+        "scope": "api",
+    }
     for alg in ("none", "None", "NONE"):
         token = f"{segment({'alg': alg, 'kid': kid, 'typ': 'pat+jwt'})}.{segment(claims)}."
         assert_401(client, token, "invalid_token")
@@ -97,8 +121,16 @@ def test_alg_none(client, admin) -> None:
 def test_hs256_signed_with_the_public_key(client, admin) -> None:
     jwks = admin.tokens.keys.jwks()["keys"][-1]
     now = int(time.time())
-    claims = {"iss": ISSUER, "sub": "admin", "aud": "vault-bridge", "iat": now, "nbf": now,
-              "exp": now + 60, "jti": "ef" * 16, "scope": "api"}
+    claims = {
+        "iss": ISSUER,
+        "sub": "admin",
+        "aud": "vault-bridge",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 60,
+        "jti": "ef" * 16,
+        "scope": "api",
+    }
     head = segment({"alg": "HS256", "kid": jwks["kid"], "typ": "pat+jwt"})
     signing_input = f"{head}.{segment(claims)}"
     public_forms = [
@@ -114,9 +146,18 @@ def test_hs256_signed_with_the_public_key(client, admin) -> None:
 def test_signed_by_another_ed25519_key(client, admin) -> None:
     attacker = Ed25519PrivateKey.generate()
     now = int(time.time())
-    claims = {"iss": ISSUER, "sub": "admin", "aud": "vault-bridge", "iat": now, "nbf": now,
-              "exp": now + 60, "jti": "12" * 16, "scope": "api"}
-    signing_input = f"{segment({'alg': 'EdDSA', 'kid': admin.tokens.keys.latest().kid, 'typ': 'pat+jwt'})}.{segment(claims)}"
+    claims = {
+        "iss": ISSUER,
+        "sub": "admin",
+        "aud": "vault-bridge",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 60,
+        "jti": "12" * 16,
+        "scope": "api",
+    }
+    header = {"alg": "EdDSA", "kid": admin.tokens.keys.latest().kid, "typ": "pat+jwt"}
+    signing_input = f"{segment(header)}.{segment(claims)}"
     token = f"{signing_input}.{b64(attacker.sign(signing_input.encode()))}"
     assert_401(client, token, "invalid_token")
 

@@ -15,8 +15,12 @@ def test_defaults_are_the_embedded_default() -> None:
 
 def test_values_are_converted() -> None:
     settings = Settings.from_env(
-        env={"VAULT_ADDR": "http://vault:8200", "VAULT_BRIDGE_PORT": "9000",
-             "VAULT_BRIDGE_COOKIE_SECURE": "true", "VAULT_BRIDGE_KEY_TYPE": "ecdsa-p256"}
+        env={
+            "VAULT_ADDR": "http://vault:8200",
+            "VAULT_BRIDGE_PORT": "9000",
+            "VAULT_BRIDGE_COOKIE_SECURE": "true",
+            "VAULT_BRIDGE_KEY_TYPE": "ecdsa-p256",
+        }
     )
     assert not settings.embedded and settings.port == 9000 and settings.cookie_secure
     assert settings.algorithm == "ES256"
@@ -40,8 +44,12 @@ def test_bad_values_are_refused(env: dict[str, str], message: str) -> None:
 
 def test_secrets_are_not_in_the_repr() -> None:
     settings = Settings.from_env(
-        env={"VAULT_TOKEN": "s.topsecret", "VAULT_BRIDGE_SECRET_ID": "sid-secret",
-             "VAULT_BRIDGE_ROLE_ID": "rid", "VAULT_BRIDGE_ADMIN_PASSWORD": "pw-secret"}
+        env={
+            "VAULT_TOKEN": "s.topsecret",
+            "VAULT_BRIDGE_SECRET_ID": "sid-secret",
+            "VAULT_BRIDGE_ROLE_ID": "rid",
+            "VAULT_BRIDGE_ADMIN_PASSWORD": "pw-secret",
+        }
     )
     text = repr(settings)
     assert "topsecret" not in text and "sid-secret" not in text and "pw-secret" not in text

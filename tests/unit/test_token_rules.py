@@ -52,7 +52,9 @@ def test_names(value: str) -> None:
 def test_expiry_rules() -> None:
     assert parse_expiry(None, NOW, 30, 366) == NOW + dt.timedelta(days=30)
     assert parse_expiry("2026-06-15", NOW, 30, 366) == dt.datetime(2026, 6, 16, tzinfo=dt.UTC)
-    assert parse_expiry("2026-07-01T00:00:00Z", NOW, 30, 366) == dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
+    assert parse_expiry("2026-07-01T00:00:00Z", NOW, 30, 366) == dt.datetime(
+        2026, 7, 1, tzinfo=dt.UTC
+    )
     assert parse_expiry("2026-07-01T02:00:00+02:00", NOW, 30, 366) == dt.datetime(
         2026, 7, 1, tzinfo=dt.UTC
     )

@@ -101,7 +101,9 @@ def require(*, scopes: tuple[str, ...] = ("api",), session_only: bool = False) -
                 )
             for scope in scopes:
                 if not principal.has_scope(scope):
-                    raise Forbidden(f"the access token lacks the '{scope}' scope", code="insufficient_scope")
+                    raise Forbidden(
+                        f"the access token lacks the '{scope}' scope", code="insufficient_scope"
+                    )
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

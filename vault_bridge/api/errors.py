@@ -1,4 +1,4 @@
-"""Every error becomes ``{"error": {"code", "message"}}`` with the right status: no trace, no secret."""
+"""Every error becomes ``{"error": {"code", "message"}}``: the right status, no trace, no secret."""
 
 from __future__ import annotations
 

@@ -49,10 +49,14 @@ def check_password(password: object) -> str:
 
 def check_profile(display_name: object, email: object) -> tuple[str, str]:
     """A display name (at most 100 characters) and an empty or plausible e-mail."""
-    if not isinstance(display_name, str) or len(display_name) > 100 or any(
-        ord(ch) < 32 for ch in display_name
+    if (
+        not isinstance(display_name, str)
+        or len(display_name) > 100
+        or any(ord(ch) < 32 for ch in display_name)
     ):
-        raise BadRequest("display_name must be text of at most 100 characters", code="invalid_profile")
+        raise BadRequest(
+            "display_name must be text of at most 100 characters", code="invalid_profile"
+        )
     if not isinstance(email, str) or (email and not EMAIL.fullmatch(email)):
         raise BadRequest("email is not a valid e-mail address", code="invalid_profile")
     return display_name, email
@@ -79,8 +83,12 @@ class Directory:
         if self.userpass.read_user(user_id) is not None:
             raise Conflict(f"user {user_id} already exists", code="user_exists")
         created = iso(now_utc()) or ""
-        metadata = {"display_name": display_name, "email": email, "created_at": created,
-                    "vault_bridge": "user"}
+        metadata = {
+            "display_name": display_name,
+            "email": email,
+            "created_at": created,
+            "vault_bridge": "user",
+        }
         entity_id = self.identity.write_entity(user_id, metadata, [])
         self.identity.ensure_alias(entity_id, user_id, self.userpass.mount_accessor())
         self.userpass.write_user(user_id, password=password, policies=[USER_POLICY])
@@ -105,7 +113,9 @@ class Directory:
             return None
         meta = entity.get("metadata") or {}
         return User(
-            user_id, meta.get("display_name") or user_id, meta.get("email") or "",
+            user_id,
+            meta.get("display_name") or user_id,
+            meta.get("email") or "",
             meta.get("created_at"),
         )
 

@@ -1,1 +1,1 @@
-"""Personal access tokens: issue through Vault transit, verify locally, revoke through a denylist."""
+"""Personal access tokens: signed by Vault transit, verified locally, revoked via a denylist."""

@@ -97,9 +97,11 @@ class Denylist:
         for _ in range(MAX_CAS_RETRIES):
             current = self.store.read_shard(shard)
             now = time.time()
-            merged = {} if current is None else {
-                k: int(v) for k, v in current.data.items() if int(v) > now
-            }
+            merged = (
+                {}
+                if current is None
+                else {k: int(v) for k, v in current.data.items() if int(v) > now}
+            )
             merged.update(items)
             try:
                 return self.store.write_shard(shard, merged, cas=current.version if current else 0)

@@ -99,7 +99,7 @@ class SigningKeys:
         if key is not None:
             return key
         prefix = f"{self.transit.key}-v"
-        suffix = kid[len(prefix):] if kid.startswith(prefix) else ""
+        suffix = kid[len(prefix) :] if kid.startswith(prefix) else ""
         if not suffix.isdigit() or len(suffix) > 9:
             return None
         if self._latest is not None and int(suffix) <= self._latest.version:

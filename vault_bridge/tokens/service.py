@@ -36,7 +36,7 @@ from vault_bridge.vault.transit import Transit
 log = logging.getLogger(__name__)
 
 SCOPES = ("api", "quantum_tokens")
-TOKEN_TYPE = "pat+jwt"
+TOKEN_TYPE = "pat+jwt"  # noqa: S105 - the JWT typ header, not a secret
 REQUIRED_CLAIMS = ["iss", "sub", "aud", "iat", "nbf", "exp", "jti", "scope"]
 MAX_TOKEN_LENGTH = 4096
 LEEWAY_SECONDS = 5
@@ -64,7 +64,9 @@ def normalize_scopes(value: object) -> list[str]:
     if isinstance(value, str):
         value = [part for part in re.split(r"[\s,]+", value) if part]
     if not isinstance(value, list) or not value:
-        raise BadRequest("scopes must be a non-empty list of: api, quantum_tokens", code="invalid_scopes")
+        raise BadRequest(
+            "scopes must be a non-empty list of: api, quantum_tokens", code="invalid_scopes"
+        )
     wanted = set()
     for scope in value:
         if not isinstance(scope, str) or scope.lower() not in SCOPES:
@@ -206,7 +208,9 @@ class TokenService:
         )
         for record in self.records.all(user):
             if record.get("name") == name and parse_iso(record["expires_at"]) > now:
-                raise Conflict(f"you already have an active token named {name!r}", code="name_taken")
+                raise Conflict(
+                    f"you already have an active token named {name!r}", code="name_taken"
+                )
         token_id = secrets.token_hex(16)
         record = {
             "id": token_id,

@@ -138,9 +138,10 @@ class VaultClient:
             response = adapter.request(method, f"/v1/{path}", headers=headers or None, json=json)
         except hvac.exceptions.InvalidPath:
             return None
-        except hvac.exceptions.Forbidden as exc:
-            if self._role_id and token is None and _is_bad_token(exc):
-                self._token_expires = 0.0  # our token expired or was revoked: log in again once
+        except hvac.exceptions.Forbidden:
+            if self._role_id and token is None and authenticated:
+                # our token may have expired or been revoked: log in again, once
+                self._token_expires = 0.0
                 return self._retry_after_login(method, path, json, wrap_ttl)
             raise VaultForbidden(f"Vault denied {method} {path}") from None
         except hvac.exceptions.InvalidRequest as exc:
@@ -149,7 +150,9 @@ class VaultClient:
                 raise CasConflict(f"concurrent update of {path}") from None
             raise VaultInvalidRequest(f"Vault rejected {method} {path}: {_safe(text)}") from None
         except (hvac.exceptions.VaultDown, hvac.exceptions.VaultNotInitialized) as exc:
-            raise ServiceUnavailable(f"Vault is sealed or not initialized ({type(exc).__name__})")
+            raise ServiceUnavailable(
+                f"Vault is sealed or not initialized ({type(exc).__name__})"
+            ) from None
         except (requests.ConnectionError, requests.Timeout):
             raise ServiceUnavailable(f"Vault at {self.addr} is unreachable") from None
         except (hvac.exceptions.InternalServerError, hvac.exceptions.BadGateway):
@@ -210,11 +213,6 @@ class VaultClient:
             except ValueError:
                 raise ServiceUnavailable(f"{self.addr} does not answer like Vault") from None
         return response
-
-
-def _is_bad_token(exc: hvac.exceptions.VaultError) -> bool:
-    text = " ".join(str(e) for e in (exc.errors or []))
-    return "invalid token" in text or "permission denied" in text and "token" in text
 
 
 def _safe(text: str) -> str:

@@ -89,7 +89,5 @@ class Sys:
 
         Supported methods: POST: /auth/{mount}/role/{role}/secret-id
         """
-        body = self.client.write(
-            f"auth/{mount}/role/{role}/secret-id", {"ttl": ttl} if ttl else {}
-        )
+        body = self.client.write(f"auth/{mount}/role/{role}/secret-id", {"ttl": ttl} if ttl else {})
         return ((body or {}).get("data") or {})["secret_id"]

@@ -61,7 +61,9 @@ class Userpass:
                 authenticated=False,
             )
         except (VaultInvalidRequest, VaultForbidden, VaultError):
-            raise Unauthenticated("invalid username or password", code="invalid_credentials")
+            raise Unauthenticated(
+                "invalid username or password", code="invalid_credentials"
+            ) from None
         token = ((body or {}).get("auth") or {}).get("client_token")
         if not token:
             raise Unauthenticated("invalid username or password", code="invalid_credentials")
