@@ -25,6 +25,21 @@ def segment(obj: Any) -> str:
     return b64(json.dumps(obj, separators=(",", ":")).encode())
 
 
+def valid_claims(sub: str, jti: str) -> dict[str, Any]:
+    """Claims that pass every check; each test breaks exactly one thing."""
+    now = int(time.time())
+    return {
+        "iss": ISSUER,
+        "sub": sub,
+        "aud": "vault-bridge",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "jti": jti,
+        "scope": "api",
+    }
+
+
 @pytest.fixture
 def forge(admin, user: Account):
     """Sign arbitrary header/claims with the real transit key (as a buggy issuer would)."""
@@ -32,17 +47,7 @@ def forge(admin, user: Account):
 
     def sign(header: dict[str, Any] | None = None, **claims: Any) -> str:
         key = keys.latest()
-        now = int(time.time())
-        base = {
-            "iss": ISSUER,
-            "sub": user.id,
-            "aud": "vault-bridge",
-            "iat": now,
-            "nbf": now,
-            "exp": now + 600,
-            "jti": "ab" * 16,
-            "scope": "api",
-        }
+        base = valid_claims(user.id, "ab" * 16)
         base.update(claims)
         base = {k: v for k, v in base.items() if v is not None}
         head = {"alg": "EdDSA", "kid": key.kid, "typ": "pat+jwt", **(header or {})}
@@ -100,37 +105,17 @@ def test_tampered_payload(client, api: Api, user: Account) -> None:
     assert_401(client, f"{header}.{payload}.{flipped}", "invalid_token")
 
 
-def test_alg_none(client, admin) -> None:
+def test_alg_none(client, admin, user: Account) -> None:
     kid = admin.tokens.keys.latest().kid
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER,
-        "sub": "admin",
-        "aud": "vault-bridge",
-        "iat": now,
-        "nbf": now,
-        "exp": now + 60,
-        "jti": "cd" * 16,
-        "scope": "api",
-    }
+    claims = valid_claims(user.id, "cd" * 16)
     for alg in ("none", "None", "NONE"):
         token = f"{segment({'alg': alg, 'kid': kid, 'typ': 'pat+jwt'})}.{segment(claims)}."
         assert_401(client, token, "invalid_token")
 
 
-def test_hs256_signed_with_the_public_key(client, admin) -> None:
+def test_hs256_signed_with_the_public_key(client, admin, user: Account) -> None:
     jwks = admin.tokens.keys.jwks()["keys"][-1]
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER,
-        "sub": "admin",
-        "aud": "vault-bridge",
-        "iat": now,
-        "nbf": now,
-        "exp": now + 60,
-        "jti": "ef" * 16,
-        "scope": "api",
-    }
+    claims = valid_claims(user.id, "ef" * 16)
     head = segment({"alg": "HS256", "kid": jwks["kid"], "typ": "pat+jwt"})
     signing_input = f"{head}.{segment(claims)}"
     public_forms = [
@@ -143,19 +128,9 @@ def test_hs256_signed_with_the_public_key(client, admin) -> None:
         assert_401(client, f"{signing_input}.{b64(mac)}", "invalid_token")
 
 
-def test_signed_by_another_ed25519_key(client, admin) -> None:
+def test_signed_by_another_ed25519_key(client, admin, user: Account) -> None:
     attacker = Ed25519PrivateKey.generate()
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER,
-        "sub": "admin",
-        "aud": "vault-bridge",
-        "iat": now,
-        "nbf": now,
-        "exp": now + 60,
-        "jti": "12" * 16,
-        "scope": "api",
-    }
+    claims = valid_claims(user.id, "12" * 16)
     header = {"alg": "EdDSA", "kid": admin.tokens.keys.latest().kid, "typ": "pat+jwt"}
     signing_input = f"{segment(header)}.{segment(claims)}"
     token = f"{signing_input}.{b64(attacker.sign(signing_input.encode()))}"
