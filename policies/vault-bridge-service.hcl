@@ -19,11 +19,17 @@ path "vault-bridge-transit/keys/personal-access-tokens" {
 }
 
 # Accounts: the password is checked by Vault at login; the service creates and deletes accounts.
+# It can give an account's Vault token the vault-bridge-user policy and no other.
 path "auth/userpass/users" {
   capabilities = ["list"]
 }
 path "auth/userpass/users/*" {
   capabilities = ["create", "read", "update", "delete"]
+  allowed_parameters = {
+    "password"       = []
+    "token_policies" = ["vault-bridge-user"]
+    "token_ttl"      = []
+  }
 }
 path "sys/auth" {
   capabilities = ["read"]
@@ -41,6 +47,25 @@ path "identity/entity/id/*" {
 }
 path "identity/entity-alias" {
   capabilities = ["create", "update"]
+}
+
+# Organizations: one internal group per organization and role, each carrying one of the
+# organization's own policies (vault-bridge-org-<org>-maintain or -view) and nothing else.
+path "identity/group/name/vault-bridge-org-*" {
+  capabilities = ["create", "read", "update", "delete"]
+  allowed_parameters = {
+    "policies"          = ["vault-bridge-org-*"]
+    "type"              = ["internal"]
+    "metadata"          = []
+    "member_entity_ids" = []
+  }
+}
+path "identity/group/id/*" {
+  capabilities = ["read"]
+}
+# The organization policies, rendered from policies/templates/org-*.hcl.
+path "sys/policies/acl/vault-bridge-org-*" {
+  capabilities = ["create", "read", "update", "delete"]
 }
 
 # Readiness: is the token still alive.

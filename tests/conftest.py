@@ -43,10 +43,11 @@ def base_settings(bao: EmbeddedOpenBao) -> Settings:
     return Settings.from_env(
         env={},
         vault_addr=bao.addr,
+        audit_log=str(bao.root.parent / "vault-bridge-audit.jsonl"),
         issuer=ISSUER,
         denylist_poll_interval=0.1,
         denylist_max_staleness=2.0,
-        user_cache_ttl=0.5,
+        directory_cache_ttl=0.5,
         last_used_interval=0.5,
     )
 
@@ -135,8 +136,13 @@ def make_user(admin: Services) -> Iterator[Callable[..., Account]]:
 
     yield build
     for user_id in created:
-        if admin.directory.userpass.read_user(user_id) is not None:
-            admin.directory.delete_user(user_id, admin.tokens)
+        user = admin.directory.get_user(user_id)
+        if user is None:
+            continue
+        for org, role in user.memberships.items():
+            if role == "owner" and admin.orgs.profile(org) is not None:
+                admin.orgs.delete(org, actor="test-cleanup")
+        admin.delete_user(user_id, actor="test-cleanup")
 
 
 @pytest.fixture

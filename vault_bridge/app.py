@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+import uuid
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, g, request
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
@@ -32,6 +34,23 @@ class VaultKeyedSessionInterface(SecureCookieSessionInterface):
         )
 
 
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _register_request_id(app: Flask) -> None:
+    """Every request gets an id (the caller's X-Request-Id if sane), echoed in the response."""
+
+    @app.before_request
+    def assign_request_id() -> None:
+        sent = request.headers.get("X-Request-Id", "")
+        g.request_id = sent if REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+
+    @app.after_request
+    def echo_request_id(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+
 def create_app(
     settings: Settings | None = None, services: Services | None = None, **overrides: Any
 ) -> Flask:
@@ -46,15 +65,16 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=settings.session_lifetime),
         MAX_CONTENT_LENGTH=64 * 1024,
     )
+    app.url_map.merge_slashes = False  # "/orgs//members" is a 404, not a redirect to a guess
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.session_interface = VaultKeyedSessionInterface()
     app.extensions["vault_bridge"] = services or Services(settings)
     app.extensions["vault_bridge_settings"] = settings
 
-    from vault_bridge.api import errors, meta, session, user
+    from vault_bridge.api import errors, meta, orgs, providers, session, user
 
     errors.register(app)
-    app.register_blueprint(meta.bp)
-    app.register_blueprint(session.bp)
-    app.register_blueprint(user.bp)
+    _register_request_id(app)
+    for blueprint in (meta.bp, session.bp, user.bp, orgs.bp, providers.bp):
+        app.register_blueprint(blueprint)
     return app

@@ -27,31 +27,46 @@ APPROLES = {
 TRANSIT_KEY_TYPES = {"ed25519": "ed25519", "ecdsa-p256": "ecdsa-p256"}
 
 
+def render_policy(text: str, settings: Settings) -> str:
+    """A policy file with the default mount and key names replaced by the configured ones."""
+    text = text.replace("vault-bridge-transit/", f"{settings.transit_mount}/")
+    for verb in ("sign", "keys"):
+        text = text.replace(f"/{verb}/personal-access-tokens", f"/{verb}/{settings.transit_key}")
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith('path "vault-bridge/'):
+            line = line.replace('path "vault-bridge/', f'path "{settings.kv_mount}/', 1)
+        lines.append(line)
+    return "".join(lines).replace('"auth/userpass/', f'"auth/{settings.userpass_mount}/')
+
+
 def load_policies(settings: Settings) -> dict[str, str]:
-    """Read ``policies/*.hcl``, with the default mount names replaced by the configured ones."""
-    policies = {}
-    for path in sorted(Path(settings.policy_dir).glob("*.hcl")):
-        text = path.read_text()
-        text = text.replace("vault-bridge-transit/", f"{settings.transit_mount}/")
-        for verb in ("sign", "keys"):
-            text = text.replace(
-                f"/{verb}/personal-access-tokens", f"/{verb}/{settings.transit_key}"
-            )
-        text = _replace_kv_mount(text, settings.kv_mount)
-        text = text.replace('"auth/userpass/', f'"auth/{settings.userpass_mount}/')
-        policies[path.stem] = text
+    """Read ``policies/*.hcl`` (the static policies), rendered for the configured mounts."""
+    policies = {
+        path.stem: render_policy(path.read_text(), settings)
+        for path in sorted(Path(settings.policy_dir).glob("*.hcl"))
+    }
     if not policies:
         raise FileNotFoundError(f"no policies found in {settings.policy_dir}")
     return policies
 
 
-def _replace_kv_mount(text: str, mount: str) -> str:
-    out = []
-    for line in text.splitlines(keepends=True):
-        if line.startswith('path "vault-bridge/'):
-            line = line.replace('path "vault-bridge/', f'path "{mount}/', 1)
-        out.append(line)
-    return "".join(out)
+ORG_POLICY_TEMPLATES = ("maintain", "view")
+
+
+def org_policy_name(org: str, kind: str) -> str:
+    """Name of an organization's policy: ``vault-bridge-org-<org>-maintain`` or ``-view``."""
+    return f"vault-bridge-org-{org}-{kind}"
+
+
+def org_policies(settings: Settings, org: str) -> dict[str, str]:
+    """The organization's policies from ``policies/templates/org-*.hcl`` (``org`` pre-validated)."""
+    policies = {}
+    for kind in ORG_POLICY_TEMPLATES:
+        template = Path(settings.policy_dir) / "templates" / f"org-{kind}.hcl"
+        text = render_policy(template.read_text(), settings)
+        policies[org_policy_name(org, kind)] = text.replace("<org>", org)
+    return policies
 
 
 @dataclass

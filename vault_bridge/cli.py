@@ -105,6 +105,7 @@ def serve(settings: Settings) -> None:
             sys_ = Sys(admin.client)
             run_settings = Settings.from_env(
                 vault_addr=server.addr,
+                audit_log=settings.audit_path,
                 role_id=sys_.approle_role_id(settings.approle_mount, SERVICE_ROLE),
                 secret_id=sys_.approle_secret_id(settings.approle_mount, SERVICE_ROLE, ttl="24h"),
             )
@@ -234,8 +235,79 @@ def users_list(settings: Settings, as_json: bool) -> None:
 def users_delete(settings: Settings, name: str) -> None:
     """Delete an account, revoking all its tokens and deleting its data."""
     with operator_services(settings) as services:
-        services.directory.delete_user(name, services.tokens)
+        services.delete_user(name, actor="operator")
     click.echo(f"deleted user {name}")
+
+
+# -- orgs --------------------------------------------------------------------------------------
+
+
+@cli.group()
+def orgs() -> None:
+    """Manage organizations and their members."""
+
+
+@orgs.command("create")
+@click.argument("org")
+@click.option("--owner", required=True, help="The first owner (an existing user).")
+@click.option("--display-name", default="", help="Shown in the UI (default: the id).")
+@click.pass_obj
+def orgs_create(settings: Settings, org: str, owner: str, display_name: str) -> None:
+    """Create an organization with its first owner."""
+    with operator_services(settings) as services:
+        user = services.directory.get_user(owner)
+        if user is None:
+            raise Fail(f"no user {owner}")
+        services.orgs.create(org, display_name, user, actor="operator")
+    click.echo(f"created organization {org} owned by {owner}")
+
+
+@orgs.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def orgs_list(settings: Settings, as_json: bool) -> None:
+    """List organizations with their members."""
+    with operator_services(settings) as services:
+        found = [{**p, "members": services.orgs.members(p["id"])} for p in services.orgs.list_all()]
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    for org in found:
+        members = ", ".join(f"{m['user']} ({m['role']})" for m in org["members"])
+        click.echo(f"{org['id']}\t{org['display_name']}\t{members}")
+
+
+@orgs.command("delete")
+@click.argument("org")
+@click.pass_obj
+def orgs_delete(settings: Settings, org: str) -> None:
+    """Delete an organization, its provider tokens, groups and policies."""
+    with operator_services(settings) as services:
+        services.orgs.delete(org, actor="operator")
+    click.echo(f"deleted organization {org}")
+
+
+@orgs.command("add-member")
+@click.argument("org")
+@click.argument("user")
+@click.option("--role", type=click.Choice(["owner", "maintainer", "viewer"]), required=True)
+@click.pass_obj
+def orgs_add_member(settings: Settings, org: str, user: str, role: str) -> None:
+    """Add a member or change their role."""
+    with operator_services(settings) as services:
+        services.orgs.set_member(org, user, role, actor="operator")
+    click.echo(f"{user} is {role} of {org}")
+
+
+@orgs.command("remove-member")
+@click.argument("org")
+@click.argument("user")
+@click.pass_obj
+def orgs_remove_member(settings: Settings, org: str, user: str) -> None:
+    """Remove a member (not the last owner)."""
+    with operator_services(settings) as services:
+        services.orgs.remove_member(org, user, actor="operator")
+    click.echo(f"removed {user} from {org}")
 
 
 # -- pats --------------------------------------------------------------------------------------
@@ -301,7 +373,7 @@ def pats_revoke(settings: Settings, token_id: str | None, token_stdin: bool) -> 
         check_token_id(token_id)
         for user in services.directory.userpass.list_users():
             if services.tokens.records.read(user, token_id) is not None:
-                services.tokens.revoke(user, token_id)
+                services.tokens.revoke(user, token_id, actor="operator")
                 click.echo(f"revoked token {token_id} of user {user}")
                 return
     raise Fail(f"no active token {token_id}")
@@ -313,7 +385,7 @@ def pats_revoke(settings: Settings, token_id: str | None, token_stdin: bool) -> 
 def pats_revoke_all(settings: Settings, user: str) -> None:
     """Revoke every token of a user."""
     with operator_services(settings) as services:
-        count = services.tokens.revoke_all(user)
+        count = services.tokens.revoke_all(user, actor="operator")
     click.echo(f"revoked {count} token(s) of user {user}")
 
 

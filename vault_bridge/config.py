@@ -50,17 +50,26 @@ class Settings:
     denylist_poll_interval: float = 0.5
     denylist_max_staleness: float = 10.0
     key_refresh_interval: float = 60.0
-    user_cache_ttl: float = 5.0
+    directory_cache_ttl: float = 2.0
     last_used_interval: float = 300.0
     session_lifetime: int = 12 * 3600
     cookie_secure: bool = False
     secret_key: str = dataclasses.field(default="", repr=False)
     admin_password: str = dataclasses.field(default="", repr=False)
+    audit_log: str = ""
 
     @property
     def embedded(self) -> bool:
         """True when no VAULT_ADDR is configured and the local OpenBao is used."""
         return not self.vault_addr
+
+    @property
+    def audit_path(self) -> str:
+        """Where audit events go: the setting, else ``<data_dir>/audit.jsonl`` when embedded,
+        else stderr (``-``)."""
+        if self.audit_log:
+            return self.audit_log
+        return str(Path(self.data_dir) / "audit.jsonl") if self.embedded else "-"
 
     @property
     def algorithm(self) -> str:
@@ -130,12 +139,13 @@ ENV: dict[str, str] = {
     "denylist_poll_interval": "VAULT_BRIDGE_DENYLIST_POLL_INTERVAL",
     "denylist_max_staleness": "VAULT_BRIDGE_DENYLIST_MAX_STALENESS",
     "key_refresh_interval": "VAULT_BRIDGE_KEY_REFRESH_INTERVAL",
-    "user_cache_ttl": "VAULT_BRIDGE_USER_CACHE_TTL",
+    "directory_cache_ttl": "VAULT_BRIDGE_DIRECTORY_CACHE_TTL",
     "last_used_interval": "VAULT_BRIDGE_LAST_USED_INTERVAL",
     "session_lifetime": "VAULT_BRIDGE_SESSION_LIFETIME",
     "cookie_secure": "VAULT_BRIDGE_COOKIE_SECURE",
     "secret_key": "VAULT_BRIDGE_SECRET_KEY",
     "admin_password": "VAULT_BRIDGE_ADMIN_PASSWORD",
+    "audit_log": "VAULT_BRIDGE_AUDIT_LOG",
 }
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import threading
 
+from vault_bridge.audit import AuditLog
 from vault_bridge.bootstrap import SESSION_KEY_PATH
 from vault_bridge.config import Settings
+from vault_bridge.directory.orgs import Organizations
 from vault_bridge.directory.users import Directory
 from vault_bridge.embedded import EmbeddedOpenBao
 from vault_bridge.errors import ServiceUnavailable
+from vault_bridge.providers.catalog import load_catalog
+from vault_bridge.providers.store import ProviderTokens
 from vault_bridge.tokens.service import TokenService
 from vault_bridge.vault.client import VaultClient
 from vault_bridge.vault.kv import KV
@@ -32,13 +36,19 @@ def vault_client(settings: Settings) -> VaultClient:
 
 
 class Services:
-    """Tokens and directory over one Vault connection."""
+    """Tokens, directory, organizations and provider tokens over one Vault connection."""
 
-    def __init__(self, settings: Settings, client: VaultClient | None = None) -> None:
+    def __init__(
+        self, settings: Settings, client: VaultClient | None = None, audit: AuditLog | None = None
+    ) -> None:
         self.settings = settings
         self.client = client or vault_client(settings)
-        self.tokens = TokenService(self.client, settings)
+        self.audit = audit or AuditLog(settings.audit_path)
+        self.catalog = load_catalog()
+        self.tokens = TokenService(self.client, settings, self.audit)
         self.directory = Directory(self.client, settings)
+        self.orgs = Organizations(self.client, settings, self.directory, self.audit)
+        self.providers = ProviderTokens(self.client, settings, self.catalog, self.audit)
         self._session_key = settings.secret_key
         self._lock = threading.Lock()
 
@@ -56,6 +66,11 @@ class Services:
                     )
                 self._session_key = secret.data["secret_key"]
         return self._session_key
+
+    def delete_user(self, user_id: str, actor: str) -> None:
+        """Delete an account with everything it owns (refused while it is a last owner)."""
+        self.directory.delete_user(user_id, self.tokens, self.orgs)
+        self.audit.record("user.delete", actor=actor, target=user_id)
 
     def close(self) -> None:
         """Stop background work."""

@@ -24,7 +24,7 @@ def served(app) -> set[tuple[str, str]]:
         if rule.endpoint == "static":
             continue
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
-        path = path.replace("{token_id}", "{id}")
+        path = path.replace("{token_id}", "{id}").replace("{user_id}", "{user}")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             routes.add((path, method))
     return routes
@@ -50,3 +50,11 @@ def test_unknown_paths_are_json_404(client) -> None:
     response = client.put("/api/v1/user")
     assert response.status_code == 405
     assert set(response.get_json()["error"]) == {"code", "message"}
+
+
+def test_committed_document_is_generated_from_tools_openapi() -> None:
+    import runpy
+    from pathlib import Path
+
+    module = runpy.run_path(str(Path(__file__).resolve().parents[2] / "tools" / "openapi.py"))
+    assert module["TARGET"].read_text() == module["render"](), "run: python tools/openapi.py"

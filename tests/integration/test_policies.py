@@ -131,3 +131,45 @@ def test_policy_files_are_loaded_verbatim(admin_client, name: str) -> None:
 
     text = (Path(__file__).resolve().parents[2] / "policies" / f"{name}.hcl").read_text()
     assert Sys(admin_client).read_policy(name) == text
+
+
+def test_service_cannot_mint_privileged_accounts_or_groups(bao, admin_client) -> None:
+    service = login_approle(bao, admin_client, SERVICE_ROLE)
+    evil_user = {"password": "x" * 12, "token_policies": "vault-bridge-admin"}
+    assert not allowed(service, "POST", "auth/userpass/users/evil", evil_user)
+    assert not allowed(
+        service, "POST", "auth/userpass/users/evil", {"password": "x" * 12, "policies": "root"}
+    )
+    assert not allowed(
+        service,
+        "POST",
+        "identity/group/name/vault-bridge-org-x-owner",
+        {"type": "internal", "policies": "vault-bridge-admin"},
+    )
+    assert not allowed(service, "POST", "identity/group/name/other-group", {"type": "internal"})
+    assert not allowed(service, "POST", "sys/policies/acl/vault-bridge-service", {"policy": ""})
+
+
+def test_organization_policies_for_members_own_vault_tokens(bao, admin, make_user) -> None:
+    owner, maint, viewer, outsider = (make_user(p) for p in ("ao", "am", "av", "ax"))
+    org = f"pol-{owner.id[-8:]}"
+    admin.orgs.create(org, "Policy Org", admin.directory.get_user(owner.id), actor="test")
+    admin.orgs.set_member(org, maint.id, "maintainer", actor="test")
+    admin.orgs.set_member(org, viewer.id, "viewer", actor="test")
+    data_path = f"vault-bridge/data/orgs/{org}/provider-access-tokens/ionq"
+    meta_path = f"vault-bridge/metadata/orgs/{org}/provider-access-tokens/ionq"
+    body = {"data": {"api_key": "k" * 40}}
+    for account in (owner, maint):
+        token = login_user(bao, account)
+        assert allowed(token, "POST", data_path, body)
+        assert allowed(token, "GET", meta_path)
+        assert not allowed(token, "GET", data_path)  # write-only for everyone
+    as_viewer = login_user(bao, viewer)
+    assert allowed(as_viewer, "GET", meta_path)
+    assert allowed(as_viewer, "LIST", f"vault-bridge/metadata/orgs/{org}/provider-access-tokens")
+    assert not allowed(as_viewer, "POST", data_path, body)
+    assert not allowed(as_viewer, "GET", data_path)
+    as_outsider = login_user(bao, outsider)
+    assert not allowed(as_outsider, "GET", meta_path)
+    assert not allowed(as_outsider, "POST", data_path, body)
+    admin.orgs.delete(org, actor="test")

@@ -5,6 +5,7 @@ One place authenticates every request; routes declare what they need with ``requ
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hmac
 import secrets
@@ -17,6 +18,7 @@ from flask import current_app, g, request, session
 
 from vault_bridge.directory.users import User
 from vault_bridge.errors import Forbidden, Unauthenticated
+from vault_bridge.ids import check_account_id
 from vault_bridge.services import Services
 from vault_bridge.tokens.service import VerifiedToken
 
@@ -31,6 +33,8 @@ class Principal:
     user: User
     via: Literal["pat", "session"]
     token: VerifiedToken | None = None
+    org: str | None = None  # the organization context (X-OrganizationId)
+    org_role: str | None = None
 
     def has_scope(self, scope: str) -> bool:
         """Sessions carry every scope; PATs only those they were given."""
@@ -83,6 +87,13 @@ def authenticate() -> Principal:
             if not hmac.compare_digest(sent.encode(), str(session.get("csrf", "")).encode()):
                 raise Forbidden("missing or wrong CSRF token", code="csrf_failed")
         principal = Principal(user=user, via="session")
+    org = request.headers.get("X-OrganizationId", "").strip()
+    if org:
+        check_account_id(org, "organization id in X-OrganizationId")
+        role = principal.user.memberships.get(org)
+        if role is None:
+            raise Forbidden(f"you are not a member of organization {org}", code="not_a_member")
+        principal = dataclasses.replace(principal, org=org, org_role=role)
     g.principal = principal
     return principal
 

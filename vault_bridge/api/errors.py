@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from vault_bridge.errors import VaultBridgeError
@@ -37,5 +37,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response, int]:
         # The type only: exception texts may quote input, and input may hold a secret.
-        log.error("unhandled %s", type(exc).__name__)
+        log.error(
+            "unhandled %s", type(exc).__name__, exc_info=current_app.debug or current_app.testing
+        )
         return error_response(500, "internal_error", "internal error")

@@ -24,7 +24,15 @@ def get_user() -> Response:
             "scopes": sorted(principal.token.scopes),
             "expires_at": iso(from_unix(principal.token.expires_at)),
         }
-    return jsonify({**principal.user.as_dict(), "organizations": [], "token": token})
+    organizations = services().orgs.list_for(principal.user)
+    return jsonify(
+        {
+            **principal.user.as_dict(),
+            "organizations": organizations,
+            "context": principal.org,
+            "token": token,
+        }
+    )
 
 
 @bp.post("/personal-access-tokens")
@@ -54,5 +62,6 @@ def list_tokens() -> Response:
 def revoke_token(token_id: str) -> tuple[str, int]:
     """Revoke one of the caller's tokens (a PAT may revoke itself)."""
     check_token_id(token_id)
-    services().tokens.revoke(authenticate().user.id, token_id)
+    user = authenticate().user
+    services().tokens.revoke(user.id, token_id, actor=user.id)
     return "", 204

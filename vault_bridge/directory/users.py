@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
@@ -24,14 +25,19 @@ PASSWORD_MIN = 8
 PASSWORD_MAX = 256
 
 
+ROLE_RANK = {"viewer": 1, "maintainer": 2, "owner": 3}
+
+
 @dataclass(frozen=True)
 class User:
-    """A user account's profile (never its password)."""
+    """A user account's profile (never its password) and its organization roles."""
 
     id: str
     display_name: str
     email: str
     created_at: str | None = None
+    entity_id: str = ""
+    memberships: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The public fields."""
@@ -71,6 +77,8 @@ class Directory:
         self.identity = Identity(client)
         self.kv = KV(client, settings.kv_mount)
         self._cache: dict[str, tuple[float, User | None]] = {}
+        self._groups: dict[str, tuple[str, str] | None] = {}  # group id -> (org, role)
+        self._names: dict[str, str] = {}  # entity id -> user id
         self._lock = threading.Lock()
 
     def create_user(
@@ -91,7 +99,7 @@ class Directory:
         }
         entity_id = self.identity.write_entity(user_id, metadata, [])
         self.identity.ensure_alias(entity_id, user_id, self.userpass.mount_accessor())
-        self.userpass.write_user(user_id, password=password, policies=[USER_POLICY])
+        self.userpass.write_user(user_id, password=password, policy=USER_POLICY)
         self._cache.pop(user_id, None)
         return User(user_id, display_name, email, created)
 
@@ -101,7 +109,7 @@ class Directory:
         check_password(password)
         if self.userpass.read_user(user_id) is None:
             raise NotFound(f"no user {user_id}", code="user_not_found")
-        self.userpass.write_user(user_id, password=password, policies=[USER_POLICY])
+        self.userpass.write_user(user_id, password=password, policy=USER_POLICY)
 
     def get_user(self, user_id: str) -> User | None:
         """Read an account from Vault (no cache); None when it does not exist or is disabled."""
@@ -112,18 +120,55 @@ class Directory:
         if self.userpass.read_user(user_id) is None:
             return None
         meta = entity.get("metadata") or {}
+        memberships: dict[str, str] = {}
+        for group_id in entity.get("direct_group_ids") or []:
+            info = self._group_info(group_id)
+            if info is None:
+                continue
+            org, role = info
+            if ROLE_RANK[role] > ROLE_RANK.get(memberships.get(org, ""), 0):
+                memberships[org] = role
+        self._names[entity["id"]] = user_id
         return User(
             user_id,
             meta.get("display_name") or user_id,
             meta.get("email") or "",
             meta.get("created_at"),
+            entity_id=entity["id"],
+            memberships=memberships,
         )
 
+    def _group_info(self, group_id: str) -> tuple[str, str] | None:
+        """(org, role) of an organization role group; cached, group ids are never reused."""
+        if group_id in self._groups:
+            return self._groups[group_id]
+        group = self.identity.read_group_by_id(group_id)
+        meta = (group or {}).get("metadata") or {}
+        org, role = meta.get("vault_bridge_org"), meta.get("role")
+        info = (org, role) if is_account_id(org) and role in ROLE_RANK else None
+        self._groups[group_id] = info
+        return info
+
+    def user_name(self, entity_id: str) -> str | None:
+        """The user id of an entity id (cached); None when the entity is gone."""
+        if entity_id in self._names:
+            return self._names[entity_id]
+        entity = self.identity.read_entity_by_id(entity_id)
+        name = (entity or {}).get("name")
+        if not is_account_id(name):
+            return None
+        self._names[entity_id] = name
+        return name
+
+    def forget(self, user_id: str) -> None:
+        """Drop a user from the cache (after a change made by this replica)."""
+        self._cache.pop(user_id, None)
+
     def active_user(self, user_id: str) -> User | None:
-        """The account if it exists and is enabled, from a cache at most user_cache_ttl old."""
+        """The account if it exists and is enabled, from a cache at most directory_cache_ttl old."""
         entry = self._cache.get(user_id)
         now = time.monotonic()
-        if entry is not None and now - entry[0] < self.settings.user_cache_ttl:
+        if entry is not None and now - entry[0] < self.settings.directory_cache_ttl:
             return entry[1]
         user = self.get_user(user_id)
         self._cache[user_id] = (now, user)
@@ -149,11 +194,15 @@ class Directory:
             raise Unauthenticated("invalid username or password", code="invalid_credentials")
         return user
 
-    def delete_user(self, user_id: str, tokens: Any) -> None:
-        """Delete an account: revoke its PATs, delete its data, its login and its entity."""
+    def delete_user(self, user_id: str, tokens: Any, orgs: Any = None) -> None:
+        """Delete an account: revoke its PATs, leave its organizations, delete its data, login
+        and entity. Refused (409) while it is the last owner of an organization."""
         check_account_id(user_id)
         if self.userpass.read_user(user_id) is None and self.identity.read_entity(user_id) is None:
             raise NotFound(f"no user {user_id}", code="user_not_found")
+        user = self.get_user(user_id)
+        if orgs is not None and user is not None:
+            orgs.leave_all(user)
         tokens.revoke_all(user_id)
         self.kv.destroy_tree(user_folder(user_id))
         self.userpass.delete_user(user_id)

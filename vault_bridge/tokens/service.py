@@ -15,6 +15,7 @@ from typing import Any
 
 import jwt
 
+from vault_bridge.audit import AuditLog
 from vault_bridge.config import Settings
 from vault_bridge.errors import (
     BadRequest,
@@ -130,9 +131,12 @@ def _b64url(data: bytes) -> str:
 class TokenService:
     """The PAT lifecycle; one instance per app, shared by its threads."""
 
-    def __init__(self, client: VaultClient, settings: Settings) -> None:
+    def __init__(
+        self, client: VaultClient, settings: Settings, audit: AuditLog | None = None
+    ) -> None:
         self.client = client
         self.settings = settings
+        self.audit = audit or AuditLog("")
         kv = KV(client, settings.kv_mount)
         self.records = PatRecords(kv)
         self.keys = SigningKeys(
@@ -221,6 +225,9 @@ class TokenService:
             "last_used_at": None,
         }
         self.records.create(user, record)
+        self.audit.record(
+            "pat.create", actor=user, target=token_id, owner=user, name=name, scopes=scope_list
+        )
         token = self._sign(
             {
                 "iss": self.settings.issuer,
@@ -381,20 +388,20 @@ class TokenService:
             records.append(_public(record))
         return sorted(records, key=lambda r: (r["created_at"], r["id"]), reverse=True)
 
-    def revoke(self, user: str, token_id: str) -> None:
+    def revoke(self, user: str, token_id: str, actor: str | None = None) -> None:
         """Revoke one of the user's tokens: denylisted in Vault before this returns."""
         check_account_id(user)
         check_token_id(token_id)
         secret = self.records.read(user, token_id)
         if secret is None:
             raise NotFound("no such token", code="token_not_found")
-        self._revoke_records(user, [secret.data])
+        self._revoke_records(user, [secret.data], actor or user)
 
-    def revoke_all(self, user: str) -> int:
+    def revoke_all(self, user: str, actor: str | None = None) -> int:
         """Revoke every token of a user; returns how many."""
         check_account_id(user)
         records = self.records.all(user)
-        self._revoke_records(user, records)
+        self._revoke_records(user, records, actor or user)
         return len(records)
 
     def revoke_value(self, token: str) -> VerifiedToken:
@@ -403,9 +410,16 @@ class TokenService:
         self.denylist.add({verified.token_id: verified.expires_at})
         self.records.destroy(verified.user, verified.token_id)
         self._forget(verified.token_id)
+        self.audit.record(
+            "pat.revoke",
+            actor="operator",
+            target=verified.token_id,
+            owner=verified.user,
+            method="by_value",
+        )
         return verified
 
-    def _revoke_records(self, user: str, records: list[dict[str, Any]]) -> None:
+    def _revoke_records(self, user: str, records: list[dict[str, Any]], actor: str) -> None:
         entries = {}
         for record in records:
             exp = int(parse_iso(record["expires_at"]).timestamp())
@@ -416,6 +430,7 @@ class TokenService:
         for token_id in entries:
             self.records.destroy(user, token_id)
             self._forget(token_id)
+            self.audit.record("pat.revoke", actor=actor, target=token_id, owner=user)
 
     def _forget(self, token_id: str) -> None:
         self._used.pop(token_id, None)

@@ -52,3 +52,51 @@ class Identity:
             "identity/entity-alias",
             {"name": name, "canonical_id": entity_id, "mount_accessor": mount_accessor},
         )
+
+    def read_entity_by_id(self, entity_id: str) -> dict[str, Any] | None:
+        """Read an entity by id; None when absent.
+
+        Supported methods: GET: /identity/entity/id/{id}
+        """
+        body = self.client.read(f"identity/entity/id/{entity_id}")
+        return (body or {}).get("data")
+
+    def read_group(self, name: str) -> dict[str, Any] | None:
+        """Read a group by name; None when absent.
+
+        Supported methods: GET: /identity/group/name/{name}
+        """
+        body = self.client.read(f"identity/group/name/{name}")
+        return (body or {}).get("data")
+
+    def read_group_by_id(self, group_id: str) -> dict[str, Any] | None:
+        """Read a group by id; None when absent.
+
+        Supported methods: GET: /identity/group/id/{id}
+        """
+        body = self.client.read(f"identity/group/id/{group_id}")
+        return (body or {}).get("data")
+
+    def write_group(
+        self, name: str, *, policy: str, metadata: dict[str, str], member_entity_ids: list[str]
+    ) -> None:
+        """Create or update an internal group by name (one policy, members replaced).
+
+        Supported methods: POST: /identity/group/name/{name}
+        """
+        self.client.write(
+            f"identity/group/name/{name}",
+            {
+                "type": "internal",
+                "policies": policy,  # a string: the service policy only allows org policies
+                "metadata": metadata,
+                "member_entity_ids": member_entity_ids,
+            },
+        )
+
+    def delete_group(self, name: str) -> None:
+        """Delete a group by name.
+
+        Supported methods: DELETE: /identity/group/name/{name}
+        """
+        self.client.delete(f"identity/group/name/{name}")

@@ -24,6 +24,28 @@ def user_folder(user: str) -> str:
     return f"users/{user}"
 
 
+def provider_folder(owner_kind: str, owner: str) -> str:
+    """Folder of an owner's provider tokens; ``owner_kind`` is ``users`` or ``orgs``."""
+    if owner_kind not in ("users", "orgs"):
+        raise ValueError(owner_kind)
+    return f"{owner_kind}/{owner}/provider-access-tokens"
+
+
+def provider_path(owner_kind: str, owner: str, provider: str) -> str:
+    """Path of one provider token (SPEC section 4)."""
+    return f"{provider_folder(owner_kind, owner)}/{provider}"
+
+
+def org_folder(org: str) -> str:
+    """Everything the service keeps for one organization."""
+    return f"orgs/{org}"
+
+
+def org_profile_path(org: str) -> str:
+    """An organization's profile: its id is claimed here with check-and-set 0."""
+    return f"orgs/{org}/profile"
+
+
 def shard_of(token_id: str) -> str:
     """Denylist shard of a token id: its first two hex digits (256 shards)."""
     return token_id[:2]

@@ -91,3 +91,10 @@ class Sys:
         """
         body = self.client.write(f"auth/{mount}/role/{role}/secret-id", {"ttl": ttl} if ttl else {})
         return ((body or {}).get("data") or {})["secret_id"]
+
+    def delete_policy(self, name: str) -> None:
+        """Delete an ACL policy.
+
+        Supported methods: DELETE: /sys/policies/acl/{name}
+        """
+        self.client.delete(f"sys/policies/acl/{name}")

@@ -15,12 +15,13 @@ class Userpass:
         self.client = client
         self.mount = mount
 
-    def write_user(self, name: str, *, password: str | None, policies: list[str]) -> None:
+    def write_user(self, name: str, *, password: str | None, policy: str) -> None:
         """Create or update an account; ``password=None`` keeps the current one.
 
         Supported methods: POST: /auth/{mount}/users/{name}
         """
-        data: dict[str, Any] = {"token_policies": policies, "token_ttl": "15m"}
+        # one policy as a string: the service policy allows exactly this value and no other
+        data: dict[str, Any] = {"token_policies": policy, "token_ttl": "15m"}
         if password is not None:
             data["password"] = password
         self.client.write(f"auth/{self.mount}/users/{name}", data)

@@ -1,0 +1,1 @@
+"""Provider access tokens ("bring your own token"): a catalog and a write-only store in Vault KV."""

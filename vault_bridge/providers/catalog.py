@@ -1,0 +1,158 @@
+"""The provider catalog, loaded from ``catalog.toml`` (data, not code) and checked once."""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from vault_bridge.errors import BadRequest, NotFound
+from vault_bridge.ids import is_account_id
+
+FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+MAX_VALUE = 4096
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a provider's credential."""
+
+    name: str
+    label: str
+    secret: bool
+    required: bool
+    pattern: re.Pattern[str]
+    help: str
+    env: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The public description (served by GET /api/v1/providers)."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "secret": self.secret,
+            "required": self.required,
+            "pattern": self.pattern.pattern,
+            "help": self.help,
+            "env": self.env,
+        }
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A quantum provider and the fields of its credential."""
+
+    id: str
+    label: str
+    website: str
+    planqk: str
+    fields: tuple[Field, ...]
+
+    def field(self, name: str) -> Field | None:
+        """The field called ``name``."""
+        return next((f for f in self.fields if f.name == name), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The public description."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "website": self.website,
+            "planqk_provider": self.planqk,
+            "fields": [f.as_dict() for f in self.fields],
+        }
+
+    def validate(self, body: dict[str, Any]) -> dict[str, str]:
+        """Check a credential against the fields; the error names the field, never the value."""
+        unknown = sorted(set(body) - {f.name for f in self.fields})
+        if unknown:
+            name = unknown[0] if len(unknown[0]) <= 40 else unknown[0][:40] + "…"
+            raise BadRequest(f"unknown field '{name}' for {self.label}", code="unknown_field")
+        values: dict[str, str] = {}
+        for field in self.fields:
+            value = body.get(field.name)
+            if value is None or value == "":
+                if field.required:
+                    raise BadRequest(
+                        f"field '{field.name}' is required for {self.label}", code="missing_field"
+                    )
+                continue
+            if not isinstance(value, str):
+                raise BadRequest(f"field '{field.name}' must be a string", code="invalid_field")
+            if len(value) > MAX_VALUE or not field.pattern.fullmatch(value):
+                raise BadRequest(
+                    f"field '{field.name}' does not look like {self.label}'s {field.label.lower()}",
+                    code="invalid_field",
+                )
+            values[field.name] = value
+        return values
+
+
+class Catalog:
+    """Every provider by id."""
+
+    def __init__(self, providers: list[Provider]) -> None:
+        self.providers = {p.id: p for p in providers}
+
+    def get(self, provider_id: object) -> Provider:
+        """The provider, 400 for a malformed id, 404 for an unknown one."""
+        if not is_account_id(provider_id):
+            raise BadRequest("invalid provider id", code="invalid_id")
+        provider = self.providers.get(provider_id)  # type: ignore[arg-type]
+        if provider is None:
+            raise NotFound(f"unknown provider '{provider_id}'", code="unknown_provider")
+        return provider
+
+    def as_list(self) -> list[dict[str, Any]]:
+        """The catalog as served."""
+        return [p.as_dict() for p in self.providers.values()]
+
+
+def parse_catalog(text: str) -> Catalog:
+    """Parse and check a catalog document (raises ValueError on a bad entry)."""
+    data = tomllib.loads(text)
+    providers = []
+    for entry in data.get("providers", []):
+        if not is_account_id(entry.get("id")):
+            raise ValueError(f"provider id {entry.get('id')!r} is not a valid id")
+        fields = []
+        for raw in entry.get("fields", []):
+            if not FIELD_NAME.fullmatch(raw.get("name", "")):
+                raise ValueError(f"{entry['id']}: bad field name {raw.get('name')!r}")
+            fields.append(
+                Field(
+                    name=raw["name"],
+                    label=raw["label"],
+                    secret=bool(raw["secret"]),
+                    required=bool(raw["required"]),
+                    pattern=re.compile(raw["pattern"]),
+                    help=raw.get("help", ""),
+                    env=raw.get("env", ""),
+                )
+            )
+        if not any(f.required for f in fields):
+            raise ValueError(f"{entry['id']}: at least one field must be required")
+        if len({f.name for f in fields}) != len(fields):
+            raise ValueError(f"{entry['id']}: duplicate field names")
+        providers.append(
+            Provider(
+                id=entry["id"],
+                label=entry["label"],
+                website=entry.get("website", ""),
+                planqk=entry.get("planqk", ""),
+                fields=tuple(fields),
+            )
+        )
+    if len({p.id for p in providers}) != len(providers):
+        raise ValueError("duplicate provider ids")
+    return Catalog(providers)
+
+
+@functools.cache
+def load_catalog() -> Catalog:
+    """The catalog shipped with the package."""
+    text = resources.files("vault_bridge.providers").joinpath("catalog.toml").read_text()
+    return parse_catalog(text)
