@@ -68,7 +68,7 @@ class Settings:
         """Where audit events go: the setting, else ``<data_dir>/audit.jsonl`` when embedded,
         else stderr (``-``)."""
         if self.audit_log:
-            return self.audit_log
+            return "" if self.audit_log == "off" else self.audit_log
         return str(Path(self.data_dir) / "audit.jsonl") if self.embedded else "-"
 
     @property
