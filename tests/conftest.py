@@ -164,3 +164,33 @@ def bao_cli(bao: EmbeddedOpenBao) -> Callable[..., Any]:
 
     assert shutil.which("true")
     return run
+
+
+@pytest.fixture
+def live(make_app) -> Iterator[Callable[..., Any]]:
+    """Serve app instances over real HTTP; stopped after the test."""
+    from tests.helpers import LiveServer
+
+    servers: list[LiveServer] = []
+
+    def serve(app: Flask | None = None, **overrides: Any) -> LiveServer:
+        server = LiveServer(app or make_app(**overrides))
+        servers.append(server)
+        return server
+
+    yield serve
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def runner_vault(bao: EmbeddedOpenBao, admin_client: VaultClient) -> VaultClient:
+    """A Vault client logged in as a job runner (AppRole vault-bridge-runner)."""
+    from vault_bridge.bootstrap import RUNNER_ROLE
+
+    sys_ = Sys(admin_client)
+    return VaultClient(
+        bao.addr,
+        role_id=sys_.approle_role_id("approle", RUNNER_ROLE),
+        secret_id=sys_.approle_secret_id("approle", RUNNER_ROLE),
+    )

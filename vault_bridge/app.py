@@ -71,10 +71,10 @@ def create_app(
     app.extensions["vault_bridge"] = services or Services(settings)
     app.extensions["vault_bridge_settings"] = settings
 
-    from vault_bridge.api import errors, meta, orgs, providers, session, user
+    from vault_bridge.api import errors, meta, orgs, providers, runtime, session, user
 
     errors.register(app)
     _register_request_id(app)
-    for blueprint in (meta.bp, session.bp, user.bp, orgs.bp, providers.bp):
+    for blueprint in (meta.bp, session.bp, user.bp, orgs.bp, providers.bp, runtime.bp):
         app.register_blueprint(blueprint)
     return app

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import logging
 import secrets
+import shlex
 import signal
 import sys
 import threading
@@ -23,6 +24,7 @@ from vault_bridge.ids import check_token_id
 from vault_bridge.services import Services, vault_client
 from vault_bridge.timeutil import now_utc
 from vault_bridge.tokens.service import normalize_scopes
+from vault_bridge.vault.client import VaultClient
 from vault_bridge.vault.sys import Sys
 
 ADMIN_USER = "admin"
@@ -387,6 +389,115 @@ def pats_revoke_all(settings: Settings, user: str) -> None:
     with operator_services(settings) as services:
         count = services.tokens.revoke_all(user, actor="operator")
     click.echo(f"revoked {count} token(s) of user {user}")
+
+
+# -- platform defaults and runners ------------------------------------------------------------
+
+
+@cli.group("platform-tokens")
+def platform_tokens() -> None:
+    """Platform default provider tokens: used when a job's context has none of its own."""
+
+
+@platform_tokens.command("set")
+@click.argument("provider")
+@click.option(
+    "--fields-stdin", is_flag=True, required=True, help="Read the fields as JSON from stdin."
+)
+@click.pass_obj
+def platform_tokens_set(settings: Settings, provider: str, fields_stdin: bool) -> None:
+    """Set or replace the platform default for PROVIDER (fields as a JSON object on stdin)."""
+    try:
+        body = json.loads(sys.stdin.read())
+    except ValueError:
+        raise Fail("stdin must be a JSON object of the provider's fields") from None
+    with operator_services(settings) as services:
+        described, _ = services.providers.put("platform", "default", provider, body, "operator")
+    click.echo(f"platform default for {provider} is version {described['version']}")
+
+
+@platform_tokens.command("list")
+@click.pass_obj
+def platform_tokens_list(settings: Settings) -> None:
+    """List the providers that have a platform default (metadata only)."""
+    with operator_services(settings) as services:
+        for item in services.providers.list("platform", "default"):
+            click.echo(
+                f"{item['provider']}\tversion {item['version']}\tupdated {item['updated_at']}"
+            )
+
+
+@platform_tokens.command("delete")
+@click.argument("provider")
+@click.pass_obj
+def platform_tokens_delete(settings: Settings, provider: str) -> None:
+    """Delete the platform default for PROVIDER."""
+    with operator_services(settings) as services:
+        services.providers.delete("platform", "default", provider, "operator")
+    click.echo(f"deleted the platform default for {provider}")
+
+
+@cli.group()
+def runner() -> None:
+    """Job runner commands."""
+
+
+@runner.command("redeem")
+@click.option("--grant", "grant", required=True, help="The run-time grant of the job.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["env", "json"]), default="env", show_default=True
+)
+@click.pass_obj
+def runner_redeem(settings: Settings, grant: str, fmt: str) -> None:
+    """Redeem a grant (as a job runner) and print the credential for the provider's SDK.
+
+    The runner authenticates to Vault with VAULT_BRIDGE_RUNNER_ROLE_ID/SECRET_ID (AppRole
+    vault-bridge-runner) or VAULT_TOKEN, and to vault-bridge at VAULT_BRIDGE_URL.
+    """
+    from vault_bridge.providers.catalog import load_catalog
+    from vault_bridge.runtime.client import RunnerClient
+
+    vault = runner_vault_client(settings)
+    credential = RunnerClient(settings.bridge_url, vault).redeem(grant)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "provider": credential.provider,
+                    "source": credential.source,
+                    "job_id": credential.job_id,
+                    "fields": credential.fields,
+                }
+            )
+        )
+        return
+    for name, value in credential.environment(load_catalog()).items():
+        click.echo(f"export {name}={shlex.quote(value)}")
+
+
+def runner_vault_client(settings: Settings) -> VaultClient:
+    """The runner's own Vault identity: runner AppRole, VAULT_TOKEN, or (embedded) a fresh one."""
+    from vault_bridge.bootstrap import RUNNER_ROLE
+
+    addr = settings.vault_addr or f"http://127.0.0.1:{settings.embedded_port}"
+    if settings.runner_role_id:
+        return VaultClient(
+            addr,
+            role_id=settings.runner_role_id,
+            secret_id=settings.runner_secret_id,
+            approle_mount=settings.approle_mount,
+        )
+    if settings.vault_token:
+        return VaultClient(addr, token=settings.vault_token)
+    if settings.embedded:
+        admin = EmbeddedOpenBao(settings.data_dir, settings.embedded_port).admin_client()
+        sys_ = Sys(admin)
+        return VaultClient(
+            addr,
+            role_id=sys_.approle_role_id(settings.approle_mount, RUNNER_ROLE),
+            secret_id=sys_.approle_secret_id(settings.approle_mount, RUNNER_ROLE, ttl="10m"),
+        )
+    raise Fail("set VAULT_BRIDGE_RUNNER_ROLE_ID and VAULT_BRIDGE_RUNNER_SECRET_ID (or VAULT_TOKEN)")
 
 
 # -- keys --------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -57,6 +58,13 @@ class Settings:
     secret_key: str = dataclasses.field(default="", repr=False)
     admin_password: str = dataclasses.field(default="", repr=False)
     audit_log: str = ""
+    grant_ttl: int = 600
+    wrap_ttl: int = 60
+    bridge_url: str = "http://127.0.0.1:8080"
+    runner_role_id: str = dataclasses.field(default="", repr=False)
+    runner_secret_id: str = dataclasses.field(default="", repr=False)
+    runner_threads: int = 2
+    provider_urls: str = ""
 
     @property
     def embedded(self) -> bool:
@@ -111,6 +119,29 @@ class Settings:
             raise ConfigError("VAULT_BRIDGE_ROLE_ID and VAULT_BRIDGE_SECRET_ID go together")
         if not self.issuer:
             raise ConfigError("VAULT_BRIDGE_ISSUER must not be empty")
+        if not 1 <= self.wrap_ttl <= 60:
+            raise ConfigError("VAULT_BRIDGE_WRAP_TTL must be 1-60 seconds")
+        if not 10 <= self.grant_ttl <= 86400:
+            raise ConfigError("VAULT_BRIDGE_GRANT_TTL must be 10-86400 seconds")
+        if bool(self.runner_role_id) != bool(self.runner_secret_id):
+            raise ConfigError(
+                "VAULT_BRIDGE_RUNNER_ROLE_ID and VAULT_BRIDGE_RUNNER_SECRET_ID go together"
+            )
+        self.provider_url_map()  # raises on malformed JSON
+
+    def provider_url_map(self) -> dict[str, str]:
+        """Base URLs of provider adapters by catalog provider id (VAULT_BRIDGE_PROVIDER_URLS)."""
+        if not self.provider_urls:
+            return {}
+        try:
+            value = json.loads(self.provider_urls)
+        except ValueError:
+            raise ConfigError("VAULT_BRIDGE_PROVIDER_URLS must be a JSON object") from None
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise ConfigError("VAULT_BRIDGE_PROVIDER_URLS must map provider ids to URLs")
+        return value
 
 
 KEY_TYPES = {"ed25519": "EdDSA", "ecdsa-p256": "ES256"}
@@ -146,6 +177,13 @@ ENV: dict[str, str] = {
     "secret_key": "VAULT_BRIDGE_SECRET_KEY",
     "admin_password": "VAULT_BRIDGE_ADMIN_PASSWORD",
     "audit_log": "VAULT_BRIDGE_AUDIT_LOG",
+    "grant_ttl": "VAULT_BRIDGE_GRANT_TTL",
+    "wrap_ttl": "VAULT_BRIDGE_WRAP_TTL",
+    "bridge_url": "VAULT_BRIDGE_URL",
+    "runner_role_id": "VAULT_BRIDGE_RUNNER_ROLE_ID",
+    "runner_secret_id": "VAULT_BRIDGE_RUNNER_SECRET_ID",
+    "runner_threads": "VAULT_BRIDGE_RUNNER_THREADS",
+    "provider_urls": "VAULT_BRIDGE_PROVIDER_URLS",
 }
 
 

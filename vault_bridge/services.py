@@ -13,6 +13,7 @@ from vault_bridge.embedded import EmbeddedOpenBao
 from vault_bridge.errors import ServiceUnavailable
 from vault_bridge.providers.catalog import load_catalog
 from vault_bridge.providers.store import ProviderTokens
+from vault_bridge.runtime.grants import RuntimeGrants
 from vault_bridge.tokens.service import TokenService
 from vault_bridge.vault.client import VaultClient
 from vault_bridge.vault.kv import KV
@@ -49,6 +50,7 @@ class Services:
         self.directory = Directory(self.client, settings)
         self.orgs = Organizations(self.client, settings, self.directory, self.audit)
         self.providers = ProviderTokens(self.client, settings, self.catalog, self.audit)
+        self.grants = RuntimeGrants(self.client, settings, self.catalog, self.directory, self.audit)
         self._session_key = settings.secret_key
         self._lock = threading.Lock()
 

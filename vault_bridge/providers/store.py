@@ -19,7 +19,7 @@ from vault_bridge.vault.kv import KV
 from vault_bridge.vault.locks import Lease
 from vault_bridge.vault.records import provider_folder, provider_path
 
-OwnerKind = Literal["users", "orgs"]
+OwnerKind = Literal["users", "orgs", "platform"]
 
 
 def hint(value: str) -> str:

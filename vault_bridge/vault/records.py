@@ -26,7 +26,7 @@ def user_folder(user: str) -> str:
 
 def provider_folder(owner_kind: str, owner: str) -> str:
     """Folder of an owner's provider tokens; ``owner_kind`` is ``users`` or ``orgs``."""
-    if owner_kind not in ("users", "orgs"):
+    if owner_kind not in ("users", "orgs", "platform"):
         raise ValueError(owner_kind)
     return f"{owner_kind}/{owner}/provider-access-tokens"
 
