@@ -32,6 +32,7 @@ lint: $(VENV)/.installed-dev  ## ruff
 
 bench: $(VENV)/.installed-dev  ## benchmarks against a throwaway OpenBao; results go in docs/benchmarks.md by hand
 	$(BIN)/python benchmarks/bench_verify.py
+	$(BIN)/python benchmarks/bench_runtime.py
 
 clean:  ## remove the virtualenv (./var, the embedded OpenBao's data, is kept)
 	rm -rf $(VENV) .pytest_cache

@@ -34,10 +34,10 @@ from vault_bridge.services import Services
 ROUNDS = 7
 
 
-def per_call(fn: Callable[[], object], calls: int) -> float:
-    """Median over ROUNDS of the mean seconds per call."""
+def per_call(fn: Callable[[], object], calls: int, rounds: int = ROUNDS) -> float:
+    """Median over ``rounds`` of the mean seconds per call."""
     samples = []
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         start = time.perf_counter()
         for _ in range(calls):
             fn()
@@ -56,7 +56,9 @@ def main() -> None:
 
 
 def run(server: EmbeddedOpenBao) -> None:
-    settings = Settings.from_env(env={}, vault_addr=server.addr, issuer="https://bench.test")
+    settings = Settings.from_env(
+        env={}, vault_addr=server.addr, issuer="https://bench.test", audit_log="off"
+    )
     admin = server.admin_client()
     bootstrap(admin, settings)
     services = Services(settings, admin)
@@ -93,10 +95,19 @@ def run(server: EmbeddedOpenBao) -> None:
         return client.auth.token.lookup_self()
 
     seen_before()
+    # first-time and bare PyJWT alternate in short rounds, and the ratio is taken per round:
+    # the machine's drift then hits both sides of each ratio alike
+    ratios, first_samples, bare_samples = [], [], []
+    for _ in range(ROUNDS * 3):
+        first = per_call(first_time, 300, rounds=1)
+        bare_ = per_call(bare_pyjwt, 300, rounds=1)
+        first_samples.append(first)
+        bare_samples.append(bare_)
+        ratios.append(first / bare_)
     results = {
         "seen-before verify": per_call(seen_before, 100_000),
-        "first-time verify": per_call(first_time, 3_000),
-        "bare PyJWT decode": per_call(bare_pyjwt, 3_000),
+        "first-time verify": statistics.median(first_samples),
+        "bare PyJWT decode": statistics.median(bare_samples),
         "hvac lookup-self": per_call(lookup_self, 200),
     }
     tokens.close()
@@ -104,14 +115,14 @@ def run(server: EmbeddedOpenBao) -> None:
     for name, seconds in results.items():
         print(f"{name:<22}{seconds * 1e6:>11.2f} us")
     fast = results["hvac lookup-self"] / results["seen-before verify"]
-    slow = results["first-time verify"] / results["bare PyJWT decode"]
+    slow = statistics.median(ratios)
     print()
     print(
         f"seen-before is {fast:,.0f}x faster than lookup-self   (budget >= 200x): "
         f"{'PASS' if fast >= 200 else 'FAIL'}"
     )
     print(
-        f"first-time / bare PyJWT = {slow:.2f}                 (budget <= 1.20): "
+        f"first-time / bare PyJWT = {slow:.2f} (median of paired rounds; budget <= 1.20): "
         f"{'PASS' if slow <= 1.2 else 'FAIL'}"
     )
 

@@ -14,7 +14,7 @@ from flask import Flask
 
 from tests.helpers import Account, Api, free_port_pair, unique_id
 from vault_bridge.app import create_app
-from vault_bridge.bootstrap import SERVICE_ROLE, bootstrap
+from vault_bridge.bootstrap import RUNNER_ROLE, SERVICE_ROLE, bootstrap
 from vault_bridge.config import Settings
 from vault_bridge.embedded import EmbeddedOpenBao, bao_binary
 from vault_bridge.services import Services
@@ -78,6 +78,8 @@ def service_settings(admin_client: VaultClient, base_settings: Settings) -> Sett
             **_fields(base_settings),
             "role_id": sys_.approle_role_id(base_settings.approle_mount, SERVICE_ROLE),
             "secret_id": sys_.approle_secret_id(base_settings.approle_mount, SERVICE_ROLE),
+            "runner_role_id": sys_.approle_role_id(base_settings.approle_mount, RUNNER_ROLE),
+            "runner_secret_id": sys_.approle_secret_id(base_settings.approle_mount, RUNNER_ROLE),
         },
     )
 

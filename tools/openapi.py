@@ -66,6 +66,30 @@ ORG = {
     "description": "The organization and the caller's role",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Org"}}},
 }
+
+P_BACKEND = {"name": "backend_id", "in": "path", "required": True, "schema": {"type": "string"}}
+P_JOB = {
+    "name": "job_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+}
+QOK = {
+    "description": "As the planqk-quantum SDK expects it",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
+QERR = {
+    str(code): {
+        "description": desc + " (body: {error, error_message, detail, status})",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/QuantumError"}}},
+    }
+    for code, desc in (
+        (401, "Invalid access token"),
+        (403, "Not allowed"),
+        (404, "Not found"),
+        (503, "Vault unavailable"),
+    )
+}
 any_auth = [{"bearerAuth": []}, {"xAuthToken": []}, {"session": [], "csrfHeader": []}]
 session_only = [{"session": [], "csrfHeader": []}]
 doc = {
@@ -77,6 +101,189 @@ doc = {
     },
     "servers": [{"url": "http://127.0.0.1:8080"}],
     "paths": {
+        "/api/v1/runtime/grants": {
+            "post": {
+                "operationId": "issueGrant",
+                "summary": "A run-time grant for one job: resolves the credential (personal context: the user's; organization context from X-OrganizationId: the organization's; else a platform default) and binds it to (job, user, context, provider, expiry). Needs the api and quantum_tokens scopes.",
+                "security": any_auth,
+                "parameters": [{"$ref": "#/components/parameters/OrganizationId"}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/GrantRequest"}
+                        }
+                    },
+                },
+                "responses": {
+                    "201": {
+                        "description": "The grant (hand it to the job runner)",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Grant"}}
+                        },
+                    },
+                    **pick("400", "401", "403", "404", "503"),
+                },
+            }
+        },
+        "/api/v1/runtime/grants/redeem": {
+            "post": {
+                "operationId": "redeemGrant",
+                "summary": "A job runner redeems a grant, once, for a Vault response-wrapping token (TTL at most 60 s) that it unwraps at Vault itself; the credential is never in this response",
+                "security": [{"runnerVaultToken": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["grant"],
+                                "properties": {"grant": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "Wrapping token",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/Redeemed"}
+                            }
+                        },
+                    },
+                    "410": err(
+                        "The grant was redeemed already (grant_redeemed) or has expired (grant_expired)"
+                    ),
+                    **pick("400", "401", "403", "409", "503"),
+                },
+            }
+        },
+        "/qc-catalog/authorize": {
+            "post": {
+                "operationId": "planqkAuthorize",
+                "summary": "PLANQK CLI login: who the PAT in X-Auth-Token belongs to. Errors also carry errorMessage.",
+                "security": [{"xAuthToken": []}],
+                "responses": {
+                    "200": {
+                        "description": "The user",
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/PlanqkAuthorize"}
+                            }
+                        },
+                    },
+                    **pick("401", "403", "503"),
+                },
+            }
+        },
+        "/qc-catalog/my/accounts": {
+            "get": {
+                "operationId": "planqkAccounts",
+                "summary": "PLANQK CLI contexts: the personal account first, then each organization",
+                "security": [{"xAuthToken": []}],
+                "responses": {
+                    "200": {
+                        "description": "Accounts",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/PlanqkAccount"},
+                                }
+                            }
+                        },
+                    },
+                    **pick("401", "403", "503"),
+                },
+            }
+        },
+        "/quantum/backends": {
+            "get": {
+                "operationId": "quantumBackends",
+                "summary": "planqk-quantum SDK: backends (snake_case BackendDto)",
+                "security": [{"xAuthToken": []}],
+                "parameters": [
+                    {
+                        "name": "onlyPlanqkSdk",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {"200": QOK, **QERR},
+            }
+        },
+        "/quantum/backends/{backend_id}": {
+            "get": {
+                "operationId": "quantumBackend",
+                "summary": "planqk-quantum SDK: one backend",
+                "security": [{"xAuthToken": []}],
+                "parameters": [P_BACKEND],
+                "responses": {"200": QOK, **QERR},
+            }
+        },
+        "/quantum/backends/{backend_id}/status": {
+            "get": {
+                "operationId": "quantumBackendStatus",
+                "summary": "planqk-quantum SDK: backend status; provider_token_valid tells whether the caller's context has a credential for the backend's provider",
+                "security": [{"xAuthToken": []}],
+                "parameters": [P_BACKEND],
+                "responses": {"200": QOK, **QERR},
+            }
+        },
+        "/quantum/jobs": {
+            "get": {
+                "operationId": "quantumJobs",
+                "summary": "planqk-quantum SDK: the caller's jobs in the current context, as a page {content, last, ...}",
+                "security": [{"xAuthToken": []}],
+                "responses": {"200": QOK, **QERR},
+            },
+            "post": {
+                "operationId": "quantumSubmit",
+                "summary": "planqk-quantum SDK: submit a job (needs api and quantum_tokens); takes a run-time grant, the bundled runner executes it",
+                "security": [{"xAuthToken": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "responses": {"200": QOK, **QERR},
+            },
+        },
+        "/quantum/jobs/{job_id}": {
+            "get": {
+                "operationId": "quantumJob",
+                "summary": "planqk-quantum SDK: one job (JobDto)",
+                "security": [{"xAuthToken": []}],
+                "parameters": [P_JOB],
+                "responses": {"200": QOK, **QERR},
+            },
+            "delete": {
+                "operationId": "quantumCancel",
+                "summary": "planqk-quantum SDK: cancel a job",
+                "security": [{"xAuthToken": []}],
+                "parameters": [P_JOB],
+                "responses": {"204": {"description": "Cancelled"}, **QERR},
+            },
+        },
+        "/quantum/jobs/{job_id}/status": {
+            "get": {
+                "operationId": "quantumJobStatus",
+                "summary": "planqk-quantum SDK: {status}: PENDING, RUNNING, COMPLETED, FAILED, CANCELLED",
+                "security": [{"xAuthToken": []}],
+                "parameters": [P_JOB],
+                "responses": {"200": QOK, **QERR},
+            }
+        },
+        "/quantum/jobs/{job_id}/result": {
+            "get": {
+                "operationId": "quantumJobResult",
+                "summary": "planqk-quantum SDK: the result ({histogram} for IonQ backends), or the error of a failed job",
+                "security": [{"xAuthToken": []}],
+                "parameters": [P_JOB],
+                "responses": {"200": QOK, **QERR},
+            }
+        },
         "/api/v1/providers": {
             "get": {
                 "operationId": "listProviders",
@@ -522,6 +729,12 @@ doc = {
                 "description": "The header PLANQK clients send",
             },
             "session": {"type": "apiKey", "in": "cookie", "name": "vault_bridge_session"},
+            "runnerVaultToken": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Vault-Token",
+                "description": "A job runner's own Vault token (AppRole vault-bridge-runner)",
+            },
             "csrfHeader": {
                 "type": "apiKey",
                 "in": "header",
@@ -539,6 +752,76 @@ doc = {
             }
         },
         "schemas": {
+            "GrantRequest": {
+                "type": "object",
+                "required": ["provider", "job_id"],
+                "properties": {
+                    "provider": ID_SCHEMA,
+                    "job_id": {"type": "string", "minLength": 1, "maxLength": 128},
+                },
+            },
+            "Grant": {
+                "type": "object",
+                "required": ["grant", "expires_at", "source"],
+                "properties": {
+                    "grant": {"type": "string"},
+                    "expires_at": {"type": "string", "format": "date-time"},
+                    "source": {"type": "string", "enum": ["user", "organization", "platform"]},
+                    "provider": {"type": "string"},
+                    "job_id": {"type": "string"},
+                },
+            },
+            "Redeemed": {
+                "type": "object",
+                "required": ["wrap_token", "wrap_ttl", "provider", "source"],
+                "properties": {
+                    "wrap_token": {
+                        "type": "string",
+                        "description": "Single-use Vault wrapping token; unwrap with POST /v1/sys/wrapping/unwrap at Vault",
+                    },
+                    "wrap_ttl": {"type": "integer", "maximum": 60},
+                    "provider": {"type": "string"},
+                    "source": {"type": "string"},
+                    "job_id": {"type": "string"},
+                },
+            },
+            "PlanqkAuthorize": {
+                "type": "object",
+                "required": ["user", "roles"],
+                "properties": {
+                    "user": {
+                        "type": "object",
+                        "properties": {
+                            "id": {"type": "string"},
+                            "username": {"type": "string"},
+                            "firstName": {"type": "string"},
+                            "lastName": {"type": "string"},
+                            "email": {"type": "string"},
+                        },
+                    },
+                    "roles": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "PlanqkAccount": {
+                "type": "object",
+                "required": ["id", "displayName", "role", "isOrganization"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "displayName": {"type": "string"},
+                    "role": {"type": "string"},
+                    "isOrganization": {"type": "boolean"},
+                    "accountType": {"type": "string"},
+                },
+            },
+            "QuantumError": {
+                "type": "object",
+                "properties": {
+                    "error": {"type": "string"},
+                    "error_message": {"type": "string"},
+                    "detail": {"type": "string"},
+                    "status": {"type": "integer"},
+                },
+            },
             "Role": {"type": "string", "enum": ["owner", "maintainer", "viewer"]},
             "Membership": {
                 "type": "object",

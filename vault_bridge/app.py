@@ -72,9 +72,19 @@ def create_app(
     app.extensions["vault_bridge_settings"] = settings
 
     from vault_bridge.api import errors, meta, orgs, providers, runtime, session, user
+    from vault_bridge.compat import qc_catalog, quantum
 
     errors.register(app)
     _register_request_id(app)
-    for blueprint in (meta.bp, session.bp, user.bp, orgs.bp, providers.bp, runtime.bp):
+    for blueprint in (
+        meta.bp,
+        session.bp,
+        user.bp,
+        orgs.bp,
+        providers.bp,
+        runtime.bp,
+        qc_catalog.bp,
+        quantum.bp,
+    ):
         app.register_blueprint(blueprint)
     return app

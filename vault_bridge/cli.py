@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from vault_bridge.bootstrap import SERVICE_ROLE, bootstrap, doctor
+from vault_bridge.bootstrap import RUNNER_ROLE, SERVICE_ROLE, bootstrap, doctor
 from vault_bridge.config import ConfigError, Settings
 from vault_bridge.embedded import EmbeddedOpenBao
 from vault_bridge.errors import VaultBridgeError
@@ -108,6 +108,10 @@ def serve(settings: Settings) -> None:
             run_settings = Settings.from_env(
                 vault_addr=server.addr,
                 audit_log=settings.audit_path,
+                runner_role_id=sys_.approle_role_id(settings.approle_mount, RUNNER_ROLE),
+                runner_secret_id=sys_.approle_secret_id(
+                    settings.approle_mount, RUNNER_ROLE, ttl="24h"
+                ),
                 role_id=sys_.approle_role_id(settings.approle_mount, SERVICE_ROLE),
                 secret_id=sys_.approle_secret_id(settings.approle_mount, SERVICE_ROLE, ttl="24h"),
             )
@@ -477,7 +481,6 @@ def runner_redeem(settings: Settings, grant: str, fmt: str) -> None:
 
 def runner_vault_client(settings: Settings) -> VaultClient:
     """The runner's own Vault identity: runner AppRole, VAULT_TOKEN, or (embedded) a fresh one."""
-    from vault_bridge.bootstrap import RUNNER_ROLE
 
     addr = settings.vault_addr or f"http://127.0.0.1:{settings.embedded_port}"
     if settings.runner_role_id:

@@ -6,6 +6,7 @@ import threading
 
 from vault_bridge.audit import AuditLog
 from vault_bridge.bootstrap import SESSION_KEY_PATH
+from vault_bridge.compat.jobs import Jobs
 from vault_bridge.config import Settings
 from vault_bridge.directory.orgs import Organizations
 from vault_bridge.directory.users import Directory
@@ -51,6 +52,16 @@ class Services:
         self.orgs = Organizations(self.client, settings, self.directory, self.audit)
         self.providers = ProviderTokens(self.client, settings, self.catalog, self.audit)
         self.grants = RuntimeGrants(self.client, settings, self.catalog, self.directory, self.audit)
+        runner_vault = None
+        if settings.runner_role_id:
+            runner_vault = VaultClient(
+                self.client.addr,
+                role_id=settings.runner_role_id,
+                secret_id=settings.runner_secret_id,
+                approle_mount=settings.approle_mount,
+                timeout=settings.vault_timeout,
+            )
+        self.jobs = Jobs(self.client, settings, self.grants, self.audit, runner_vault)
         self._session_key = settings.secret_key
         self._lock = threading.Lock()
 
@@ -76,4 +87,5 @@ class Services:
 
     def close(self) -> None:
         """Stop background work."""
+        self.jobs.close()
         self.tokens.close()

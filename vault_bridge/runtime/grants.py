@@ -10,6 +10,7 @@ credential itself never passes through a vault-bridge response.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -193,10 +194,8 @@ class RuntimeGrants:
             if self._key is None:
                 secret = self.kv.read(GRANT_KEY_PATH)
                 if secret is None:
-                    try:
+                    with contextlib.suppress(CasConflict):  # another replica created it
                         self.kv.write(GRANT_KEY_PATH, {"key": secrets.token_urlsafe(48)}, cas=0)
-                    except CasConflict:
-                        pass  # another replica created it
                     secret = self.kv.read(GRANT_KEY_PATH)
                 if secret is None:
                     raise ServiceUnavailable(

@@ -1,0 +1,1 @@
+"""PLANQK-compatible surfaces: ``/qc-catalog`` for the PLANQK CLI, ``/quantum`` for the SDK."""
