@@ -24,11 +24,11 @@ run: $(VENV)/.installed-run  ## serve on http://127.0.0.1:8080 with an embedded 
 	$(BIN)/vault-bridge serve
 
 test: $(VENV)/.installed-dev  ## lint, then the whole suite against a real OpenBao it starts itself
-	$(BIN)/ruff check vault_bridge tests benchmarks tools
+	$(BIN)/ruff check vault_bridge web tests benchmarks tools
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-dev  ## ruff
-	$(BIN)/ruff check vault_bridge tests benchmarks tools
+	$(BIN)/ruff check vault_bridge web tests benchmarks tools
 
 bench: $(VENV)/.installed-dev  ## benchmarks against a throwaway OpenBao; results go in docs/benchmarks.md by hand
 	$(BIN)/python benchmarks/bench_verify.py

@@ -87,4 +87,8 @@ def create_app(
         quantum.bp,
     ):
         app.register_blueprint(blueprint)
+
+    from web import init_web
+
+    init_web(app)
     return app

@@ -9,9 +9,17 @@ class VaultBridgeError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        field: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
+        self.field = field  # the input field at fault, for forms
         if code is not None:
             self.code = code
         if status is not None:
@@ -58,3 +66,10 @@ class ServiceUnavailable(VaultBridgeError):
 
     status = 503
     code = "vault_unavailable"
+
+
+class TooManyRequests(VaultBridgeError):
+    """Too many failed attempts; try again later."""
+
+    status = 429
+    code = "too_many_attempts"

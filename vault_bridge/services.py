@@ -9,9 +9,11 @@ from vault_bridge.bootstrap import SESSION_KEY_PATH
 from vault_bridge.compat.jobs import Jobs
 from vault_bridge.config import Settings
 from vault_bridge.directory.orgs import Organizations
-from vault_bridge.directory.users import Directory
+from vault_bridge.directory.throttle import LoginThrottle
+from vault_bridge.directory.users import Directory, User
 from vault_bridge.embedded import EmbeddedOpenBao
-from vault_bridge.errors import ServiceUnavailable
+from vault_bridge.errors import ServiceUnavailable, Unauthenticated
+from vault_bridge.ids import is_account_id
 from vault_bridge.providers.catalog import load_catalog
 from vault_bridge.providers.store import ProviderTokens
 from vault_bridge.runtime.grants import RuntimeGrants
@@ -49,6 +51,7 @@ class Services:
         self.catalog = load_catalog()
         self.tokens = TokenService(self.client, settings, self.audit)
         self.directory = Directory(self.client, settings)
+        self.throttle = LoginThrottle()
         self.orgs = Organizations(self.client, settings, self.directory, self.audit)
         self.providers = ProviderTokens(self.client, settings, self.catalog, self.audit)
         self.grants = RuntimeGrants(self.client, settings, self.catalog, self.directory, self.audit)
@@ -79,6 +82,21 @@ class Services:
                     )
                 self._session_key = secret.data["secret_key"]
         return self._session_key
+
+    def sign_in(self, username: object, password: object, address: str | None) -> User:
+        """Check a password with Vault, throttled per username and per address, audited."""
+        keys = (f"user:{username}" if is_account_id(username) else "user:?", f"ip:{address}")
+        self.throttle.check(*keys)
+        try:
+            user = self.directory.authenticate(username, password)
+        except Unauthenticated:
+            self.throttle.failed(*keys)
+            shown = username if is_account_id(username) else "(invalid)"
+            self.audit.record("login", actor=shown, outcome="failure", method="password")
+            raise
+        self.throttle.succeeded(*keys)
+        self.audit.record("login", actor=user.id, method="password")
+        return user
 
     def delete_user(self, user_id: str, actor: str) -> None:
         """Delete an account with everything it owns (refused while it is a last owner)."""

@@ -21,8 +21,8 @@ def documented(app) -> set[tuple[str, str]]:
 def served(app) -> set[tuple[str, str]]:
     routes = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
-            continue
+        if rule.endpoint == "static" or rule.endpoint.startswith("web."):
+            continue  # the settings UI's pages are not part of the JSON API
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         path = path.replace("{token_id}", "{id}").replace("{user_id}", "{user}")
         for method in rule.methods - {"HEAD", "OPTIONS"}:

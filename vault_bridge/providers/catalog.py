@@ -70,22 +70,29 @@ class Provider:
         unknown = sorted(set(body) - {f.name for f in self.fields})
         if unknown:
             name = unknown[0] if len(unknown[0]) <= 40 else unknown[0][:40] + "…"
-            raise BadRequest(f"unknown field '{name}' for {self.label}", code="unknown_field")
+            raise BadRequest(
+                f"unknown field '{name}' for {self.label}", code="unknown_field", field=unknown[0]
+            )
         values: dict[str, str] = {}
         for field in self.fields:
             value = body.get(field.name)
             if value is None or value == "":
                 if field.required:
                     raise BadRequest(
-                        f"field '{field.name}' is required for {self.label}", code="missing_field"
+                        f"field '{field.name}' is required for {self.label}",
+                        code="missing_field",
+                        field=field.name,
                     )
                 continue
             if not isinstance(value, str):
-                raise BadRequest(f"field '{field.name}' must be a string", code="invalid_field")
+                raise BadRequest(
+                    f"field '{field.name}' must be a string", code="invalid_field", field=field.name
+                )
             if len(value) > MAX_VALUE or not field.pattern.fullmatch(value):
                 raise BadRequest(
                     f"field '{field.name}' does not look like {self.label}'s {field.label.lower()}",
                     code="invalid_field",
+                    field=field.name,
                 )
             values[field.name] = value
         return values

@@ -1,0 +1,196 @@
+"""The settings UI: sign-in, personal and provider access tokens, organizations.
+
+A Flask blueprint with server-rendered templates and one small stylesheet; no CDN, no build step.
+It calls the same services as the JSON API, so every rule (roles, validation, write-only secrets)
+is enforced once, in the services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+from typing import Any
+
+from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from flask_login import LoginManager, UserMixin, current_user
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from vault_bridge.api.errors import error_response
+from vault_bridge.directory.users import User
+from vault_bridge.errors import ServiceUnavailable, VaultBridgeError
+from vault_bridge.services import Services
+from vault_bridge.timeutil import parse_iso
+
+bp = Blueprint(
+    "web",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static/web",
+)
+API_PREFIXES = ("/api/", "/quantum", "/qc-catalog", "/.well-known", "/healthz", "/readyz")
+
+
+class WebUser(UserMixin):
+    """The signed-in user, as flask-login wants it."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        self.id = user.id
+
+
+def services() -> Services:
+    """The services of the current app."""
+    from flask import current_app
+
+    return current_app.extensions["vault_bridge"]
+
+
+def csrf_token() -> str:
+    """The session's CSRF token (created for anonymous visitors too, for the sign-in form)."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    """Refuse a state-changing form post without the session's token."""
+    sent = request.form.get("csrf_token", "")
+    if not sent or not hmac.compare_digest(sent.encode(), str(session.get("csrf", "")).encode()):
+        abort(
+            403, "The form expired or was not sent from this site. Reload the page and try again."
+        )
+
+
+def format_date(value: Any) -> str:
+    """``2026-12-31T00:00:00Z`` → ``31 Dec 2026``."""
+    if not value:
+        return ""
+    moment = parse_iso(value) if isinstance(value, str) else value
+    return moment.strftime("%-d %b %Y")
+
+
+def init_web(app: Flask) -> None:
+    """Attach the UI to an app: flask-login, error pages, template helpers."""
+    login = LoginManager()
+    login.login_view = "web.login"
+    login.login_message = "Please sign in to continue."
+    login.login_message_category = "info"
+    login.session_protection = None  # sessions are bound by their own lifetime and CSRF token
+    login.init_app(app)
+
+    @login.user_loader
+    def load_user(user_id: str) -> WebUser | None:
+        svc = services()
+        started = session.get("started", 0)
+        if session.get("user") != user_id:
+            return None
+        if dt.datetime.now(dt.UTC).timestamp() - started > svc.settings.session_lifetime:
+            return None
+        user = svc.directory.active_user(user_id)
+        return WebUser(user) if user else None
+
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.filters["date"] = format_date
+
+    @app.context_processor
+    def navigation() -> dict[str, Any]:
+        if not current_user.is_authenticated:
+            return {}
+        try:
+            orgs = services().orgs.list_for(current_user.user)
+        except VaultBridgeError:
+            orgs = []
+        active = session.get("context")
+        if active not in {o["id"] for o in orgs}:
+            active = None
+        return {"nav_orgs": orgs, "active_context": active}
+
+    @app.before_request
+    def protect_forms() -> None:
+        if request.method == "POST" and request.blueprint == "web":
+            check_csrf()
+
+    @app.after_request
+    def secure_pages(response: Response) -> Response:
+        if request.blueprint == "web":
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+            )
+            if request.endpoint != "web.static":
+                response.headers["Cache-Control"] = "no-store"
+        return response
+
+    from web import views  # noqa: F401 - registers the routes on bp
+
+    app.register_blueprint(bp)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        if wants_html():
+            return render_error(exc)
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 500, code, exc.description or exc.name)
+
+
+def wants_html() -> bool:
+    """True for browser pages (not the JSON API)."""
+    if request.path.startswith(API_PREFIXES):
+        return False
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "text/html"
+
+
+def error_page(status: int, title: str, message: str) -> tuple[str, int]:
+    """An error page that looks like the rest."""
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+TITLES = {
+    400: "That did not work",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    409: "Conflict",
+    429: "Slow down",
+    500: "Something went wrong",
+    503: "Vault unavailable",
+}
+
+
+def render_error(exc: Exception) -> tuple[str, int]:
+    """Map any error to the error page (no trace, no secret)."""
+    if isinstance(exc, ServiceUnavailable):
+        return error_page(
+            503,
+            TITLES[503],
+            "The secret store cannot be reached right now. Nothing was changed; please try again "
+            "in a moment.",
+        )
+    if isinstance(exc, VaultBridgeError):
+        return error_page(exc.status, TITLES.get(exc.status, "Error"), exc.message)
+    if isinstance(exc, HTTPException):
+        code = exc.code or 500
+        message = exc.description or ""
+        if code == 404:
+            message = "There is nothing here. The link may be old, or you may not have access."
+        return error_page(code, TITLES.get(code, exc.name), message)
+    return error_page(500, TITLES[500], "An unexpected error occurred. Nothing secret was exposed.")
+
+
+def set_context(org: str | None) -> None:
+    """Remember the account context the user chose in the header."""
+    session["context"] = org
+    g.pop("context", None)
+
+
+def go(endpoint: str, **values: Any) -> Response:
+    """Redirect to a page of this blueprint."""
+    return redirect(url_for(endpoint, **values))

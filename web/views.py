@@ -1,0 +1,537 @@
+"""The pages of the settings UI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from vault_bridge.api.auth import start_session
+from vault_bridge.directory.orgs import ROLES
+from vault_bridge.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+    VaultBridgeError,
+)
+from vault_bridge.timeutil import now_utc, parse_iso
+from web import WebUser, bp, go, render_error, services, set_context
+
+log = logging.getLogger(__name__)
+TOKEN_FIELDS = {
+    "invalid_name": "name",
+    "name_taken": "name",
+    "invalid_scopes": "scopes",
+    "invalid_expires_at": "expiry",
+}
+
+
+@bp.errorhandler(Exception)
+def web_error(exc: Exception) -> Any:
+    """Every error of a page renders as a page."""
+    if not isinstance(exc, (VaultBridgeError, HTTPException)):
+        # the type and where, not the text: exception texts may quote input
+        log.error(
+            "page %s failed: %s",
+            request.endpoint,
+            type(exc).__name__,
+            exc_info=current_app.debug or current_app.testing,
+        )
+    return render_error(exc)
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths are followed after sign-in."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not urlsplit(target).netloc
+    ):
+        return target
+    return url_for("web.personal_access_tokens")
+
+
+# -- sign in and out ---------------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """The sign-in form; the password is checked by Vault."""
+    next_url = request.args.get("next")
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(next_url))
+    if request.method == "GET":
+        return render_template("login.html", next=next_url, username="", error=None)
+    username = request.form.get("username", "").strip()
+    try:
+        user = services().sign_in(username, request.form.get("password", ""), request.remote_addr)
+    except (Unauthenticated, TooManyRequests) as exc:
+        message = "Wrong username or password." if isinstance(exc, Unauthenticated) else exc.message
+        page = render_template("login.html", next=next_url, username=username, error=message)
+        return page, exc.status
+    start_session(user)
+    login_user(WebUser(user))
+    flash(f"Welcome, {user.display_name}.", "success")
+    return redirect(safe_next(next_url))
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> Any:
+    """GET asks, POST signs out."""
+    if request.method == "GET":
+        if not current_user.is_authenticated:
+            return go("web.login")
+        return render_template("logout.html")
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return go("web.login")
+
+
+@bp.get("/")
+def home() -> Response:
+    """Start at the settings."""
+    return go("web.personal_access_tokens")
+
+
+@bp.post("/context")
+@login_required
+def switch_context() -> Response:
+    """Switch the account context (personal or an organization) shown in the header."""
+    org = request.form.get("context") or None
+    if org is None:
+        set_context(None)
+        return go("web.provider_access_tokens")
+    if org not in current_user.user.memberships:
+        abort(404)
+    set_context(org)
+    return go("web.org_provider_tokens", org=org)
+
+
+# -- personal access tokens --------------------------------------------------------------------
+
+
+def _token_rows(user_id: str) -> list[dict[str, Any]]:
+    now = now_utc()
+    rows = []
+    for token in services().tokens.list(user_id):
+        expires = parse_iso(token["expires_at"])
+        state = (
+            "expired" if expires <= now else "soon" if expires - now <= dt.timedelta(days=7) else ""
+        )
+        rows.append({**token, "state": state})
+    return rows
+
+
+def _pats_page(
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    created: dict[str, Any] | None = None,
+    created_value: str = "",
+    status: int = 200,
+) -> Response:
+    settings = services().settings
+    today = now_utc().date()
+    page = render_template(
+        "pats.html",
+        section="pats",
+        tokens=_token_rows(current_user.user.id),
+        form=form or {"name": "", "scopes": ["api"], "expiry": "30", "expires_on": ""},
+        errors=errors or {},
+        created=created,
+        created_value=created_value,
+        today=today.isoformat(),
+        max_date=(today + dt.timedelta(days=settings.pat_max_days)).isoformat(),
+        max_days=settings.pat_max_days,
+    )
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/settings/personal-access-tokens")
+@login_required
+def personal_access_tokens() -> Response:
+    """The user's tokens and the create form."""
+    return _pats_page()
+
+
+@bp.post("/settings/personal-access-tokens")
+@login_required
+def create_pat() -> Response:
+    """Create a token and show it once (in this response only, never stored)."""
+    form = {
+        "name": request.form.get("name", ""),
+        "scopes": request.form.getlist("scopes"),
+        "expiry": request.form.get("expiry", "30"),
+        "expires_on": request.form.get("expires_on", ""),
+    }
+    if form["expiry"] == "custom":
+        expires_at: str | None = form["expires_on"] or "missing"
+    elif form["expiry"] in {"7", "30", "60", "90"}:
+        expires_at = (now_utc() + dt.timedelta(days=int(form["expiry"]))).isoformat()
+    else:
+        expires_at = "invalid"
+    try:
+        record, token = services().tokens.issue(
+            current_user.user.id, form["name"], form["scopes"], expires_at
+        )
+    except (BadRequest, Conflict) as exc:
+        field = TOKEN_FIELDS.get(exc.code, "name")
+        message = exc.message
+        if exc.code == "invalid_scopes":
+            message = "Choose at least one scope."
+        elif exc.code == "invalid_expires_at" and expires_at == "missing":
+            message = "Pick a date."
+        return _pats_page(form, {field: message}, status=exc.status)
+    flash(f"Token “{record['name']}” created.", "success")
+    return _pats_page(created=record, created_value=token, status=201)
+
+
+@bp.route("/settings/personal-access-tokens/<token_id>/revoke", methods=["GET", "POST"])
+@login_required
+def revoke_pat(token_id: str) -> Any:
+    """Confirm, then revoke one of the user's tokens."""
+    tokens = {t["id"]: t for t in services().tokens.list(current_user.user.id)}
+    token = tokens.get(token_id)
+    if token is None:
+        raise NotFound("This token does not exist or was already revoked.")
+    if request.method == "GET":
+        return render_template(
+            "confirm.html",
+            section="pats",
+            title=f"Revoke “{token['name']}”?",
+            message="Anything using this token stops working at once, on every server. "
+            "This cannot be undone.",
+            action=url_for("web.revoke_pat", token_id=token_id),
+            button="Revoke token",
+            back=url_for("web.personal_access_tokens"),
+        )
+    services().tokens.revoke(current_user.user.id, token_id, actor=current_user.user.id)
+    flash(f"Token “{token['name']}” revoked.", "success")
+    return go("web.personal_access_tokens")
+
+
+# -- provider access tokens --------------------------------------------------------------------
+
+
+def _provider_items(
+    kind: str,
+    owner: str,
+    action: str,
+    remove: str,
+    failed: tuple[str, dict[str, str], dict[str, str]] | None = None,
+) -> list[dict]:
+    svc = services()
+    states = {s["provider"]: s for s in svc.providers.list(kind, owner)}  # type: ignore[arg-type]
+    items = []
+    for provider in svc.catalog.providers.values():
+        state = states.get(provider.id)
+        values = {
+            name: field["value"]
+            for name, field in (state or {}).get("fields", {}).items()
+            if not field["secret"] and field.get("value")
+        }
+        errors: dict[str, str] = {}
+        if failed and failed[0] == provider.id:
+            errors, values = failed[1], {**values, **failed[2]}
+        items.append(
+            {
+                "provider": provider,
+                "state": state,
+                "shown": values,
+                "errors": errors,
+                "action": url_for(
+                    action, provider=provider.id, **({"org": owner} if kind == "orgs" else {})
+                ),
+                "remove": url_for(
+                    remove, provider=provider.id, **({"org": owner} if kind == "orgs" else {})
+                ),
+            }
+        )
+    return items
+
+
+def _form_fields(provider_id: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The submitted fields of a provider (all of them, for validation) and the non-secret ones
+    (to show again after an error; secrets are never rendered back)."""
+    provider = services().catalog.get(provider_id)
+    body = {f.name: request.form.get(f.name, "").strip() for f in provider.fields}
+    shown = {f.name: body[f.name] for f in provider.fields if not f.secret}
+    return {k: v for k, v in body.items() if v}, shown
+
+
+def _save_provider(kind: str, owner: str, provider_id: str, page: Any) -> Any:
+    body, shown = _form_fields(provider_id)
+    try:
+        services().providers.put(kind, owner, provider_id, body, current_user.user.id)  # type: ignore[arg-type]
+    except BadRequest as exc:
+        message = exc.message
+        if exc.code == "missing_field":
+            message = "This field is required."
+        elif exc.code == "invalid_field":
+            message = (
+                "This does not look right: "
+                + exc.message.split(" does not look like ", 1)[-1]
+                + "."
+            )
+        return page(failed=(provider_id, {exc.field or "_form": message}, shown), status=400)
+    flash(f"{services().catalog.providers[provider_id].label} token saved.", "success")
+    return None
+
+
+@bp.get("/settings/provider-access-tokens")
+@login_required
+def provider_access_tokens(failed: Any = None, status: int = 200) -> Any:
+    """Every catalog provider with its status and a form; secrets are never rendered."""
+    items = _provider_items(
+        "users",
+        current_user.user.id,
+        "web.save_provider_token",
+        "web.remove_provider_token",
+        failed,
+    )
+    return render_template(
+        "providers.html", section="providers", providers=items, org=None, can_edit=True
+    ), status
+
+
+@bp.post("/settings/provider-access-tokens/<provider>")
+@login_required
+def save_provider_token(provider: str) -> Any:
+    """Set or replace one of the user's provider tokens."""
+    error = _save_provider("users", current_user.user.id, provider, provider_access_tokens)
+    return error or redirect(url_for("web.provider_access_tokens") + f"#provider-{provider}")
+
+
+@bp.route("/settings/provider-access-tokens/<provider>/remove", methods=["GET", "POST"])
+@login_required
+def remove_provider_token(provider: str) -> Any:
+    """Confirm, then delete one of the user's provider tokens."""
+    label = services().catalog.get(provider).label
+    if request.method == "GET":
+        return render_template(
+            "confirm.html",
+            section="providers",
+            title=f"Remove your {label} token?",
+            message="Your jobs can no longer use it. Vault deletes it with all its versions.",
+            action=url_for("web.remove_provider_token", provider=provider),
+            button="Remove token",
+            back=url_for("web.provider_access_tokens"),
+        )
+    services().providers.delete("users", current_user.user.id, provider, current_user.user.id)
+    flash(f"{label} token removed.", "success")
+    return go("web.provider_access_tokens")
+
+
+# -- organizations -----------------------------------------------------------------------------
+
+
+@bp.get("/organizations")
+@login_required
+def organizations(form: dict | None = None, errors: dict | None = None, status: int = 200) -> Any:
+    """The user's organizations and the create form."""
+    orgs = services().orgs.list_for(current_user.user)
+    return render_template(
+        "organizations.html",
+        section="orgs",
+        orgs=orgs,
+        form=form or {"id": "", "display_name": ""},
+        errors=errors or {},
+    ), status
+
+
+@bp.post("/organizations")
+@login_required
+def create_org() -> Any:
+    """Create an organization with the user as its owner."""
+    form = {
+        "id": request.form.get("id", "").strip(),
+        "display_name": request.form.get("display_name", "").strip(),
+    }
+    try:
+        services().orgs.create(
+            form["id"], form["display_name"], current_user.user, actor=current_user.user.id
+        )
+    except (BadRequest, Conflict) as exc:
+        field = "display_name" if exc.code == "invalid_display_name" else "id"
+        message = "This identifier is taken." if exc.code == "org_exists" else exc.message
+        if exc.code == "invalid_id":
+            message = "Use 1-40 lowercase letters, digits and inner hyphens."
+        return organizations(form, {field: message}, exc.status)
+    flash(
+        f"Organization {form['display_name'] or form['id']} created. You are its owner.", "success"
+    )
+    return go("web.organization", org=form["id"])
+
+
+def _member_context(org: str) -> tuple[dict, str]:
+    return services().orgs.for_member(current_user.user, org)
+
+
+@bp.get("/organizations/<org>")
+@login_required
+def organization(
+    org: str, form: dict | None = None, errors: dict | None = None, status: int = 200
+) -> Any:
+    """Members and roles; owners manage them."""
+    profile, role = _member_context(org)
+    return render_template(
+        "organization.html",
+        section="orgs",
+        org=profile,
+        role=role,
+        roles=ROLES,
+        members=services().orgs.members(org),
+        form=form or {"user": ""},
+        errors=errors or {},
+    ), status
+
+
+@bp.post("/organizations/<org>/members")
+@login_required
+def set_member(org: str) -> Any:
+    """Add a member or change a role (owners; the services refuse everyone else)."""
+    services().orgs.require_role(current_user.user, org, "owner")
+    user_id = request.form.get("user", "").strip()
+    try:
+        result = services().orgs.set_member(
+            org, user_id, request.form.get("role"), actor=current_user.user.id
+        )
+    except (BadRequest, NotFound, Conflict) as exc:
+        message = {
+            "user_not_found": "There is no user with this name.",
+            "invalid_id": "That is not a valid username.",
+            "last_owner": "An organization needs at least one owner.",
+        }.get(exc.code, exc.message)
+        if exc.code == "last_owner":
+            flash(message, "error")
+            return go("web.organization", org=org)
+        return organization(org, {"user": user_id}, {"user": message}, exc.status)
+    flash(f"{result['user']} is now {result['role']}.", "success")
+    return go("web.organization", org=org)
+
+
+@bp.route("/organizations/<org>/members/<user>/remove", methods=["GET", "POST"])
+@login_required
+def remove_member(org: str, user: str) -> Any:
+    """Confirm, then remove a member (owners) or leave (the member)."""
+    profile, _ = _member_context(org)
+    me = user == current_user.user.id
+    if not me:
+        services().orgs.require_role(current_user.user, org, "owner")
+    if request.method == "GET":
+        return render_template(
+            "confirm.html",
+            section="orgs",
+            title=f"Leave {profile['display_name']}?" if me else f"Remove {user}?",
+            message="Jobs run in this organization stop using its provider tokens at once."
+            if me
+            else f"{user} loses access to {profile['display_name']} and its provider tokens.",
+            action=url_for("web.remove_member", org=org, user=user),
+            button="Leave" if me else "Remove member",
+            back=url_for("web.organization", org=org),
+        )
+    try:
+        services().orgs.remove_member(org, user, actor=current_user.user.id)
+    except Conflict:
+        flash("An organization needs at least one owner: make someone else owner first.", "error")
+        return go("web.organization", org=org)
+    if me:
+        set_context(None)
+        flash(f"You left {profile['display_name']}.", "success")
+        return go("web.organizations")
+    flash(f"{user} removed.", "success")
+    return go("web.organization", org=org)
+
+
+@bp.route("/organizations/<org>/delete", methods=["GET", "POST"])
+@login_required
+def delete_org(org: str) -> Any:
+    """Confirm, then delete an organization (owners)."""
+    profile, _ = services().orgs.require_role(current_user.user, org, "owner")
+    if request.method == "GET":
+        return render_template(
+            "confirm.html",
+            section="orgs",
+            title=f"Delete {profile['display_name']}?",
+            message="Its provider tokens are deleted from Vault for good and every member loses "
+            "access. This cannot be undone.",
+            action=url_for("web.delete_org", org=org),
+            button="Delete organization",
+            back=url_for("web.organization", org=org),
+        )
+    services().orgs.delete(org, actor=current_user.user.id)
+    set_context(None)
+    flash(f"Organization {profile['display_name']} deleted.", "success")
+    return go("web.organizations")
+
+
+@bp.get("/organizations/<org>/provider-access-tokens")
+@login_required
+def org_provider_tokens(org: str, failed: Any = None, status: int = 200) -> Any:
+    """The organization's provider tokens; owners and maintainers edit, viewers see status."""
+    profile, role = _member_context(org)
+    items = _provider_items(
+        "orgs", org, "web.save_org_provider_token", "web.remove_org_provider_token", failed
+    )
+    return render_template(
+        "providers.html",
+        section="orgs",
+        providers=items,
+        org=profile,
+        can_edit=role in ("owner", "maintainer"),
+    ), status
+
+
+@bp.post("/organizations/<org>/provider-access-tokens/<provider>")
+@login_required
+def save_org_provider_token(org: str, provider: str) -> Any:
+    """Set or replace an organization's provider token (owners and maintainers only)."""
+    services().orgs.require_role(current_user.user, org, "owner", "maintainer")
+
+    def page(failed: Any, status: int) -> Any:
+        return org_provider_tokens(org, failed, status)
+
+    error = _save_provider("orgs", org, provider, page)
+    return error or redirect(url_for("web.org_provider_tokens", org=org) + f"#provider-{provider}")
+
+
+@bp.route("/organizations/<org>/provider-access-tokens/<provider>/remove", methods=["GET", "POST"])
+@login_required
+def remove_org_provider_token(org: str, provider: str) -> Any:
+    """Confirm, then delete an organization's provider token (owners and maintainers)."""
+    profile, _ = services().orgs.require_role(current_user.user, org, "owner", "maintainer")
+    label = services().catalog.get(provider).label
+    if request.method == "GET":
+        return render_template(
+            "confirm.html",
+            section="orgs",
+            title=f"Remove {profile['display_name']}'s {label} token?",
+            message="Jobs of every member in this organization can no longer use it.",
+            action=url_for("web.remove_org_provider_token", org=org, provider=provider),
+            button="Remove token",
+            back=url_for("web.org_provider_tokens", org=org),
+        )
+    services().providers.delete("orgs", org, provider, current_user.user.id)
+    flash(f"{label} token of {profile['display_name']} removed.", "success")
+    return go("web.org_provider_tokens", org=org)
