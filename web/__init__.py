@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from flask.sessions import NullSession
 from flask_login import LoginManager, UserMixin, current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -110,7 +111,12 @@ def init_web(app: Flask) -> None:
 
     @app.before_request
     def protect_forms() -> None:
-        if request.method == "POST" and request.blueprint == "web":
+        if request.blueprint != "web" or request.endpoint == "web.static":
+            return
+        if isinstance(session, NullSession):
+            # the session key lives in Vault: no Vault, no sessions (fail closed, calmly)
+            raise ServiceUnavailable("the session store is unavailable")
+        if request.method == "POST":
             check_csrf()
 
     @app.after_request

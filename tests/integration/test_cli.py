@@ -173,7 +173,9 @@ def test_doctor_on_a_fresh_then_sealed_server(tmp_path, cli_env) -> None:
         )
         client.write("sys/seal")
         # right after its first start the server may still finish its own set-up: seal until it is
-        eventually(lambda: client.health()["sealed"] or client.write("sys/seal") and False, timeout=10)
+        eventually(
+            lambda: client.health()["sealed"] or (client.write("sys/seal") and False), timeout=10
+        )
         result = run_cli("doctor", env=env, check=False)
         assert result.returncode == 1
         assert "sealed" in result.stderr
