@@ -148,6 +148,9 @@ class VaultClient:
             text = " ".join(str(e) for e in (exc.errors or []))
             if "check-and-set" in text:
                 raise CasConflict(f"concurrent update of {path}") from None
+            if "upgrade from non-versioned to versioned" in text:
+                # a freshly mounted KV v2 on a standby, for a moment: retryable, not our fault
+                raise ServiceUnavailable("Vault is still preparing the KV mount; try again") from None
             raise VaultInvalidRequest(f"Vault rejected {method} {path}: {_safe(text)}") from None
         except (hvac.exceptions.VaultDown, hvac.exceptions.VaultNotInitialized) as exc:
             raise ServiceUnavailable(
