@@ -53,7 +53,7 @@ class Cluster:
     def start(self) -> None:
         self.first.start()
         self.nodes["node1"] = self.first.addr
-        self.processes["node1"] = self.first._process  # noqa: SLF001 - stopped by us as the leader
+        self.processes["node1"] = self.first._process
         for name in ("node2", "node3"):
             port = free_port_pair()
             folder = self.root / name
@@ -81,7 +81,7 @@ class Cluster:
     def admin(self, node: str) -> VaultClient:
         """The embedded administrator, talking to one node."""
         client = self.first.admin_client()
-        client._hvac.adapter.base_uri = self.nodes[node]  # noqa: SLF001 - same cluster, other door
+        client._hvac.adapter.base_uri = self.nodes[node]
         client.addr = self.nodes[node]
         return client
 

@@ -673,6 +673,19 @@ doc = {
                 },
             }
         },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus metrics of this process: requests by route and status, latency, token verifications by result, denylist size and age, Vault call latency and outcomes",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "Text exposition format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
         "/healthz": {
             "get": {
                 "operationId": "healthz",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
+import time
 import uuid
 from typing import Any
 
@@ -17,6 +19,7 @@ from vault_bridge.errors import ServiceUnavailable
 from vault_bridge.services import Services
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("vault_bridge.access")
 
 
 class VaultKeyedSessionInterface(SecureCookieSessionInterface):
@@ -44,10 +47,38 @@ def _register_request_id(app: Flask) -> None:
     def assign_request_id() -> None:
         sent = request.headers.get("X-Request-Id", "")
         g.request_id = sent if REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+        g.started = time.perf_counter()
 
     @app.after_request
     def echo_request_id(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics = app.extensions["vault_bridge"].metrics
+        metrics.inc(
+            "vault_bridge_http_requests_total",
+            route=route,
+            method=request.method,
+            status=str(response.status_code),
+        )
+        metrics.observe("vault_bridge_http_request_duration_seconds", seconds, route=route)
+        principal = g.get("principal")
+        access_log.info(
+            json.dumps(
+                {
+                    "request_id": g.get("request_id"),
+                    "method": request.method,
+                    "route": route,
+                    "path": request.path,  # never the query string
+                    "status": response.status_code,
+                    "ms": round(seconds * 1000, 2),
+                    "remote": request.remote_addr,
+                    "user": principal.user.id if principal else None,
+                    "via": principal.via if principal else None,
+                },
+                separators=(",", ":"),
+            )
+        )
         return response
 
 

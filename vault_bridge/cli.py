@@ -136,13 +136,22 @@ def _ensure_admin_account(admin: Services, settings: Settings) -> None:
 
 
 def _serve_http(settings: Settings) -> None:
-    from werkzeug.serving import make_server
+    if settings.workers > 0:
+        _serve_gunicorn(settings)
+        return
+    from werkzeug.serving import WSGIRequestHandler, make_server
 
     from vault_bridge.app import create_app
 
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args: Any) -> None:
+            pass  # the app writes its own access log, without query strings
+
     app = create_app(settings)
     services: Services = app.extensions["vault_bridge"]
-    http = make_server(settings.host, settings.port, app, threaded=True)
+    http = make_server(
+        settings.host, settings.port, app, threaded=True, request_handler=QuietHandler
+    )
     stop = threading.Event()
 
     def shutdown(signum: int, frame: Any) -> None:
@@ -159,6 +168,32 @@ def _serve_http(settings: Settings) -> None:
             signal.signal(sig, handler)
         services.close()
         click.echo("vault-bridge stopped")
+
+
+def _serve_gunicorn(settings: Settings) -> None:
+    """Serve with gunicorn: workers that share nothing but Vault, each with its own app."""
+    from gunicorn.app.base import BaseApplication
+
+    from vault_bridge.app import create_app
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{settings.host}:{settings.port}")
+            self.cfg.set("workers", settings.workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 8)
+            self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("accesslog", None)  # the app writes its own, without query strings
+
+        def load(self) -> Any:
+            return create_app(settings)  # in each worker, after the fork
+
+    click.echo(
+        f"vault-bridge serving on http://{settings.host}:{settings.port} "
+        f"with {settings.workers} gunicorn workers (Ctrl-C stops)"
+    )
+    Server().run()
+    click.echo("vault-bridge stopped")
 
 
 # -- set-up ------------------------------------------------------------------------------------
@@ -531,4 +566,5 @@ def keys_rotate(settings: Settings) -> None:
         services.tokens.keys.transit.rotate()
         services.tokens.keys.refresh()
         latest = services.tokens.keys.latest()
+        services.audit.record("key.rotate", actor="operator", target=latest.kid)
     click.echo(f"rotated: new tokens are signed with {latest.kid}")

@@ -65,6 +65,7 @@ class Settings:
     runner_secret_id: str = dataclasses.field(default="", repr=False)
     runner_threads: int = 2
     provider_urls: str = ""
+    workers: int = 0
 
     @property
     def embedded(self) -> bool:
@@ -184,6 +185,7 @@ ENV: dict[str, str] = {
     "runner_secret_id": "VAULT_BRIDGE_RUNNER_SECRET_ID",
     "runner_threads": "VAULT_BRIDGE_RUNNER_THREADS",
     "provider_urls": "VAULT_BRIDGE_PROVIDER_URLS",
+    "workers": "VAULT_BRIDGE_WORKERS",
 }
 
 

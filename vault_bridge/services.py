@@ -14,6 +14,7 @@ from vault_bridge.directory.users import Directory, User
 from vault_bridge.embedded import EmbeddedOpenBao
 from vault_bridge.errors import ServiceUnavailable, Unauthenticated
 from vault_bridge.ids import is_account_id
+from vault_bridge.metrics import standard_metrics
 from vault_bridge.providers.catalog import load_catalog
 from vault_bridge.providers.store import ProviderTokens
 from vault_bridge.runtime.grants import RuntimeGrants
@@ -48,6 +49,8 @@ class Services:
         self.settings = settings
         self.client = client or vault_client(settings)
         self.audit = audit or AuditLog(settings.audit_path)
+        self.metrics = standard_metrics()
+        self.client.observer = self._observe_vault
         self.catalog = load_catalog()
         self.tokens = TokenService(self.client, settings, self.audit)
         self.directory = Directory(self.client, settings)
@@ -65,8 +68,18 @@ class Services:
                 timeout=settings.vault_timeout,
             )
         self.jobs = Jobs(self.client, settings, self.grants, self.audit, runner_vault)
+        self._register_gauges()
         self._session_key = settings.secret_key
         self._lock = threading.Lock()
+
+    def _observe_vault(self, seconds: float, outcome: str) -> None:
+        self.metrics.inc("vault_bridge_vault_requests_total", outcome=outcome)
+        self.metrics.observe("vault_bridge_vault_request_duration_seconds", seconds)
+
+    def _register_gauges(self) -> None:
+        denylist = self.tokens.denylist
+        self.metrics.gauge("vault_bridge_denylist_entries", lambda: float(len(denylist)))
+        self.metrics.gauge("vault_bridge_denylist_age_seconds", lambda: denylist.age)
 
     def session_key(self) -> str:
         """The key that signs session cookies, shared by every replica through Vault."""

@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 from flask import current_app, g, request, session
 
 from vault_bridge.directory.users import User
-from vault_bridge.errors import Forbidden, Unauthenticated
+from vault_bridge.errors import Forbidden, Unauthenticated, VaultBridgeError
 from vault_bridge.ids import check_account_id
 from vault_bridge.services import Services
 from vault_bridge.tokens.service import VerifiedToken
@@ -67,11 +67,23 @@ def authenticate() -> Principal:
     svc = services()
     token = bearer_token()
     if token is not None:
-        verified = svc.tokens.verify(token)
-        user = svc.directory.active_user(verified.user)
-        if user is None:
-            raise Unauthenticated("the token's user no longer exists", code="user_not_found")
-        svc.tokens.touch(verified)
+        try:
+            verified = svc.tokens.verify(token)
+            user = svc.directory.active_user(verified.user)
+            if user is None:
+                raise Unauthenticated("the token's user no longer exists", code="user_not_found")
+        except VaultBridgeError as exc:
+            svc.metrics.inc("vault_bridge_token_verifications_total", result=exc.code)
+            raise
+        svc.metrics.inc("vault_bridge_token_verifications_total", result="ok")
+        if svc.tokens.touch(verified, request.remote_addr):
+            svc.audit.record(
+                "pat.use",
+                actor=verified.user,
+                target=verified.token_id,
+                owner=verified.user,
+                note="first use from this address",
+            )
         principal = Principal(user=user, via="pat", token=verified)
     else:
         user_id = session.get("user")

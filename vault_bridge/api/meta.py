@@ -55,6 +55,12 @@ def readyz() -> tuple[Response, int]:
     )
 
 
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus metrics of this process."""
+    return Response(services().metrics.render(), mimetype="text/plain; version=0.0.4")
+
+
 @bp.get("/api/v1/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3 document of this API."""

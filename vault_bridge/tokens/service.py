@@ -148,6 +148,7 @@ class TokenService:
         self._verified: dict[str, VerifiedToken] = {}
         self._used: dict[str, tuple[str, float]] = {}  # token id -> (user, last use, unix time)
         self._flushed: dict[str, float] = {}  # token id -> when last_used_at was last written
+        self._addresses: set[tuple[str, str]] = set()  # (token id, client address) seen
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._start_lock = threading.Lock()
@@ -340,9 +341,19 @@ class TokenService:
 
     # -- use -----------------------------------------------------------------------------------
 
-    def touch(self, token: VerifiedToken) -> None:
-        """Note a use of the token; written to Vault later, coalesced (no write per request)."""
+    def touch(self, token: VerifiedToken, address: str | None = None) -> bool:
+        """Note a use of the token; written to Vault later, coalesced (no write per request).
+
+        Returns True the first time this replica sees the token used from ``address``.
+        """
         self._used[token.token_id] = (token.user, time.time())
+        key = (token.token_id, address or "")
+        if key in self._addresses:
+            return False
+        if len(self._addresses) >= CACHE_LIMIT:
+            self._addresses.clear()
+        self._addresses.add(key)
+        return True
 
     def flush_last_used(self, force: bool = False) -> int:
         """Write last_used_at of tokens used since their last write, at most once per interval."""

@@ -71,6 +71,7 @@ class VaultClient:
         self._token_expires = float("inf")
         self._lock = threading.Lock()
         self.calls = 0  # requests sent, for tests and metrics
+        self.observer: Any = None  # called with (seconds, outcome) after each request
 
     def __repr__(self) -> str:
         return f"VaultClient(addr={self.addr!r})"
@@ -134,6 +135,30 @@ class VaultClient:
                 url=self.addr, token=token or None, timeout=self._timeout, session=self._session
             ).adapter
         self.calls += 1
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = self._send(
+                adapter, method, path, headers, json, token, authenticated, wrap_ttl
+            )
+            outcome = "ok"
+            return result
+        finally:
+            if self.observer is not None:
+                self.observer(time.perf_counter() - started, outcome)
+
+    def _send(
+        self,
+        adapter: Any,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        json: dict[str, Any] | None,
+        token: str | None,
+        authenticated: bool,
+        wrap_ttl: str | None,
+    ) -> dict[str, Any] | None:
+        """One request, with Vault's answers translated into domain errors."""
         try:
             response = adapter.request(method, f"/v1/{path}", headers=headers or None, json=json)
         except hvac.exceptions.InvalidPath:
@@ -150,11 +175,18 @@ class VaultClient:
                 raise CasConflict(f"concurrent update of {path}") from None
             if "upgrade from non-versioned to versioned" in text:
                 # a freshly mounted KV v2 on a standby, for a moment: retryable, not our fault
-                raise ServiceUnavailable("Vault is still preparing the KV mount; try again") from None
+                raise ServiceUnavailable(
+                    "Vault is still preparing the KV mount; try again"
+                ) from None
             raise VaultInvalidRequest(f"Vault rejected {method} {path}: {_safe(text)}") from None
-        except (hvac.exceptions.VaultDown, hvac.exceptions.VaultNotInitialized) as exc:
+        except hvac.exceptions.VaultDown:
             raise ServiceUnavailable(
-                f"Vault is sealed or not initialized ({type(exc).__name__})"
+                "Vault is sealed: an operator must unseal it; nothing was changed",
+                code="vault_sealed",
+            ) from None
+        except hvac.exceptions.VaultNotInitialized:
+            raise ServiceUnavailable(
+                "Vault is not initialized", code="vault_uninitialized"
             ) from None
         except (requests.ConnectionError, requests.Timeout):
             raise ServiceUnavailable(f"Vault at {self.addr} is unreachable") from None

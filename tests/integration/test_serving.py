@@ -1,0 +1,107 @@
+"""Production serving: gunicorn workers sharing nothing but Vault; AppRole tokens re-obtained."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import ISSUER
+from tests.helpers import Account, eventually, free_port
+from vault_bridge.bootstrap import SERVICE_ROLE
+from vault_bridge.vault.client import VaultClient
+from vault_bridge.vault.sys import Sys
+
+pytestmark = pytest.mark.slow
+CLI = str(Path(sys.executable).parent / "vault-bridge")
+
+
+def test_gunicorn_workers_share_revocations_through_vault(
+    bao, admin_client, user: Account, tmp_path
+) -> None:
+    sys_ = Sys(admin_client)
+    port = free_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "VAULT_ADDR": bao.addr,
+        "VAULT_BRIDGE_ROLE_ID": sys_.approle_role_id("approle", SERVICE_ROLE),
+        "VAULT_BRIDGE_SECRET_ID": sys_.approle_secret_id("approle", SERVICE_ROLE),
+        "VAULT_BRIDGE_ISSUER": ISSUER,
+        "VAULT_BRIDGE_PORT": str(port),
+        "VAULT_BRIDGE_WORKERS": "2",
+        "VAULT_BRIDGE_DENYLIST_POLL_INTERVAL": "0.2",
+        "VAULT_BRIDGE_AUDIT_LOG": str(tmp_path / "a.jsonl"),
+    }
+    with open(tmp_path / "serve.log", "w") as log:
+        process = subprocess.Popen([CLI, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def ready() -> bool:
+            try:
+                return requests.get(f"{base}/readyz", timeout=1).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        eventually(ready, timeout=30, interval=0.2)
+        http = requests.Session()
+        login = http.post(
+            f"{base}/api/v1/session", json={"username": user.id, "password": user.password}
+        )
+        created = http.post(
+            f"{base}/api/v1/user/personal-access-tokens",
+            json={"name": "gunicorn", "scopes": ["api"]},
+            headers={"X-CSRF-Token": login.json()["csrf_token"]},
+        )
+        assert created.status_code == 201
+        token = created.json()
+        for _ in range(20):  # keep-alive off: requests spread over the workers
+            response = requests.get(
+                f"{base}/api/v1/user",
+                headers={"X-Auth-Token": token["token"], "Connection": "close"},
+            )
+            assert response.status_code == 200
+        revoke = requests.delete(
+            f"{base}/api/v1/user/personal-access-tokens/{token['id']}",
+            headers={"X-Auth-Token": token["token"]},
+        )
+        assert revoke.status_code == 204
+        time.sleep(1.0)  # the poll interval is 0.2 s: every worker knows within 1 s
+        for _ in range(20):
+            response = requests.get(
+                f"{base}/api/v1/user",
+                headers={"X-Auth-Token": token["token"], "Connection": "close"},
+            )
+            assert response.status_code == 401
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    output = (tmp_path / "serve.log").read_text()
+    assert "gunicorn workers" in output and token["token"] not in output
+
+
+def test_approle_token_is_obtained_again_after_it_expires(bao, admin_client) -> None:
+    admin_client.write(
+        "auth/approle/role/short-lived",
+        {"token_policies": ["vault-bridge-service"], "token_ttl": "2s", "token_max_ttl": "2s"},
+    )
+    sys_ = Sys(admin_client)
+    client = VaultClient(
+        bao.addr,
+        role_id=sys_.approle_role_id("approle", "short-lived"),
+        secret_id=sys_.approle_secret_id("approle", "short-lived"),
+    )
+    first = client.token
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # keep working across two token lifetimes
+        assert client.read("vault-bridge-transit/keys/personal-access-tokens") is not None
+        time.sleep(0.25)
+    assert client.token != first
+    admin_client.delete("auth/approle/role/short-lived")
