@@ -63,7 +63,12 @@ class Denylist:
                 return
             wanted = {str(k): int(v) for k, v in (meta.data.get("shards") or {}).items()}
             marker = meta.data.get("resync")
-            full = marker != self._resync_marker
+            full = self._meta_version < 0 or marker != self._resync_marker
+            if full:
+                # the first load, or an operator asked for a full re-read: take every shard there
+                # is, even those written with the Vault CLI and not (yet) in the index
+                for shard in self.store.list_shards():
+                    wanted.setdefault(shard, -1)
             for shard, version in wanted.items():
                 if not full and self._shard_versions.get(shard) == version:
                     continue

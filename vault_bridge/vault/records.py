@@ -111,6 +111,10 @@ class DenylistStore:
         """Replace the index if it is still at version ``cas``."""
         return self.kv.write(DENYLIST_META, data, cas=cas)
 
+    def list_shards(self) -> list[str]:
+        """Every shard that exists."""
+        return [key for key in self.kv.list("denylist/shards") if not key.endswith("/")]
+
     def read_shard(self, shard: str) -> Secret | None:
         """One shard's entries."""
         return self.kv.read(shard_path(shard))
