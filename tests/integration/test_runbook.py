@@ -1,4 +1,4 @@
-"""docs/operations.md, executed: the operator's bao commands, and what the service does after them."""
+"""docs/operations.md, executed: the operator's bao commands, and the service's answer to them."""
 
 from __future__ import annotations
 
@@ -200,7 +200,7 @@ def test_seal_in_an_emergency_then_recover_and_restore_a_snapshot(
         assert response.status_code == 503
         assert "sealed" in response.get_json()["error"]["message"]
         assert app.test_client().get("/readyz").status_code == 503
-        # recovery: restart OpenBao (the static seal unseals at start); the service recovers by itself
+        # recovery: restart OpenBao (the static seal unseals at start); the service just recovers
         own_server.stop()
         own_server.start()
         eventually(
