@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers import free_port_pair
+from benchmarks.common import bench_settings, throwaway_openbao
 from vault_bridge.app import create_app
 from vault_bridge.bootstrap import RUNNER_ROLE, SERVICE_ROLE, bootstrap
-from vault_bridge.config import Settings
 from vault_bridge.embedded import EmbeddedOpenBao
 from vault_bridge.runtime.client import unwrap
 from vault_bridge.vault.client import VaultClient
@@ -34,27 +32,17 @@ CALLS = 40
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as data_dir:
-        server = EmbeddedOpenBao(data_dir, free_port_pair())
-        server.start()
-        try:
-            run(server)
-        finally:
-            server.stop()
+    with throwaway_openbao() as server:
+        run(server)
 
 
 def run(server: EmbeddedOpenBao) -> None:
     admin = server.admin_client()
-    base = Settings.from_env(
-        env={}, vault_addr=server.addr, issuer="https://bench.test", audit_log="off"
-    )
+    base = bench_settings(server)
     bootstrap(admin, base)
     sys_ = Sys(admin)
-    settings = Settings.from_env(
-        env={},
-        vault_addr=server.addr,
-        issuer="https://bench.test",
-        audit_log="off",
+    settings = bench_settings(
+        server,
         role_id=sys_.approle_role_id("approle", SERVICE_ROLE),
         secret_id=sys_.approle_secret_id("approle", SERVICE_ROLE),
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,9 +24,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers import free_port_pair
+from benchmarks.common import bench_settings, throwaway_openbao
 from vault_bridge.bootstrap import bootstrap
-from vault_bridge.config import Settings
 from vault_bridge.embedded import EmbeddedOpenBao
 from vault_bridge.services import Services
 
@@ -46,19 +44,12 @@ def per_call(fn: Callable[[], object], calls: int, rounds: int = ROUNDS) -> floa
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as data_dir:
-        server = EmbeddedOpenBao(data_dir, free_port_pair())
-        server.start()
-        try:
-            run(server)
-        finally:
-            server.stop()
+    with throwaway_openbao() as server:
+        run(server)
 
 
 def run(server: EmbeddedOpenBao) -> None:
-    settings = Settings.from_env(
-        env={}, vault_addr=server.addr, issuer="https://bench.test", audit_log="off"
-    )
+    settings = bench_settings(server)
     admin = server.admin_client()
     bootstrap(admin, settings)
     services = Services(settings, admin)
