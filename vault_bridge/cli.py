@@ -109,11 +109,9 @@ def serve(settings: Settings) -> None:
                 vault_addr=server.addr,
                 audit_log=settings.audit_path,
                 runner_role_id=sys_.approle_role_id(settings.approle_mount, RUNNER_ROLE),
-                runner_secret_id=sys_.approle_secret_id(
-                    settings.approle_mount, RUNNER_ROLE, ttl="24h"
-                ),
+                runner_secret_id=server.role_secret(RUNNER_ROLE, admin.client),
                 role_id=sys_.approle_role_id(settings.approle_mount, SERVICE_ROLE),
-                secret_id=sys_.approle_secret_id(settings.approle_mount, SERVICE_ROLE, ttl="24h"),
+                secret_id=server.role_secret(SERVICE_ROLE, admin.client),
             )
         _serve_http(run_settings)
     finally:

@@ -179,6 +179,20 @@ class EmbeddedOpenBao:
             timeout=timeout,
         )
 
+    def role_secret(self, role: str, admin: VaultClient) -> str:
+        """A secret_id for one of vault-bridge's AppRoles, generated once and kept (0600) beside
+        the data, so that a long-running ``make run`` never outlives its credentials."""
+        path = self.root / f"{role}.secret-id"
+        if path.exists():
+            secret = path.read_text()
+            check = admin.write(f"auth/approle/role/{role}/secret-id/lookup", {"secret_id": secret})
+            if check:  # still known to Vault (None when it was destroyed or the role recreated)
+                return secret
+            path.unlink()
+        body = admin.write(f"auth/approle/role/{role}/secret-id", {})
+        _write_secret_once(path, ((body or {}).get("data") or {})["secret_id"].encode())
+        return path.read_text()
+
     def is_running(self) -> bool:
         """True when a server answers on our address with our data (pid file and health)."""
         pid = self._read_pid()
