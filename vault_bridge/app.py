@@ -10,7 +10,7 @@ import time
 import uuid
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
@@ -24,6 +24,12 @@ access_log = logging.getLogger("vault_bridge.access")
 
 class VaultKeyedSessionInterface(SecureCookieSessionInterface):
     """Signed session cookies whose key is read from Vault on first use (not at start-up)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure when configured, and always when the request came over https."""
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
+            has_request_context() and request.is_secure
+        )
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         services: Services = app.extensions["vault_bridge"]

@@ -158,6 +158,11 @@ def test_organization_roles_in_the_browser(browser, live, make_user, shot) -> No
     viewer_page.goto(f"{server.url}/organizations/{org}")
     assert viewer_page.get_by_role("button", name="Change").count() == 0
     assert viewer_page.get_by_role("button", name="Add member").count() == 0
+    # the account switcher in the header takes the viewer to the organization and back
+    viewer_page.get_by_label("Account").select_option(org)
+    viewer_page.wait_for_url(f"**/organizations/{org}/provider-access-tokens")
+    viewer_page.get_by_label("Account").select_option("")
+    viewer_page.wait_for_url("**/settings/provider-access-tokens")
 
 
 def test_csrf_and_sign_out(page, live, make_user) -> None:

@@ -38,6 +38,18 @@ def test_bad_credentials_are_401_with_one_message(client, body) -> None:
     }
 
 
+def test_cookie_is_secure_over_https(client, user: Account) -> None:
+    response = client.post(
+        "/api/v1/session",
+        json={"username": user.id, "password": user.password},
+        base_url="https://vault-bridge.test",
+    )
+    assert response.status_code == 200
+    assert "Secure" in response.headers["Set-Cookie"]
+    plain = client.post("/api/v1/session", json={"username": user.id, "password": user.password})
+    assert "Secure" not in plain.headers["Set-Cookie"]
+
+
 def test_wrong_password_is_401_and_no_session(client, user: Account) -> None:
     response = client.post("/api/v1/session", json={"username": user.id, "password": "nope-nope"})
     assert response.status_code == 401
