@@ -18,10 +18,10 @@ from flask_login import LoginManager, UserMixin, current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from vault_bridge.api.auth import services
 from vault_bridge.api.errors import error_response
 from vault_bridge.directory.users import User
 from vault_bridge.errors import ServiceUnavailable, VaultBridgeError
-from vault_bridge.services import Services
 from vault_bridge.timeutil import parse_iso
 
 bp = Blueprint(
@@ -40,13 +40,6 @@ class WebUser(UserMixin):
     def __init__(self, user: User) -> None:
         self.user = user
         self.id = user.id
-
-
-def services() -> Services:
-    """The services of the current app."""
-    from flask import current_app
-
-    return current_app.extensions["vault_bridge"]
 
 
 def csrf_token() -> str:
