@@ -25,6 +25,7 @@ from vault_bridge.runtime.grants import RuntimeGrants
 from vault_bridge.timeutil import iso, now_utc
 from vault_bridge.vault.client import VaultClient
 from vault_bridge.vault.kv import KV
+from vault_bridge.vault.records import job_path, jobs_folder
 
 log = logging.getLogger(__name__)
 JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -87,7 +88,7 @@ class Jobs:
         self._pool: ThreadPoolExecutor | None = None
 
     def _path(self, user: str, job_id: str) -> str:
-        return f"users/{user}/jobs/{job_id}"
+        return job_path(user, job_id)
 
     def submit(self, user: str, context: str | None, body: dict[str, Any]) -> dict[str, Any]:
         """Validate, take a run-time grant (checks the credential exists now), store, dispatch."""
@@ -204,7 +205,7 @@ class Jobs:
     def list(self, user: str, context: str | None) -> list[dict[str, Any]]:
         """The user's jobs in the given context, newest first."""
         jobs = []
-        for key in self.kv.list(f"users/{user}/jobs"):
+        for key in self.kv.list(jobs_folder(user)):
             secret = self.kv.read(self._path(user, key))
             if secret is not None and secret.data.get("context") == context:
                 jobs.append(secret.data)

@@ -10,6 +10,9 @@ import requests
 from vault_bridge.errors import VaultBridgeError
 from vault_bridge.providers.catalog import Catalog
 from vault_bridge.vault.client import VaultClient
+from vault_bridge.vault.wrapping import unwrap
+
+__all__ = ["Credential", "RunnerClient", "RunnerError", "credential_from", "unwrap"]
 
 
 class RunnerError(VaultBridgeError):
@@ -34,15 +37,6 @@ class Credential:
         return {
             f.env: self.fields[f.name] for f in provider.fields if f.env and f.name in self.fields
         }
-
-
-def unwrap(vault: VaultClient, wrap_token: str) -> dict[str, Any]:
-    """Unwrap a response-wrapping token with the runner's own Vault token.
-
-    Supported methods: POST: /sys/wrapping/unwrap
-    """
-    body = vault.request("POST", "sys/wrapping/unwrap", json={"token": wrap_token})
-    return (body or {}).get("data") or {}
 
 
 def credential_from(redeemed: dict[str, Any], unwrapped: dict[str, Any]) -> Credential:

@@ -38,7 +38,8 @@ from vault_bridge.ids import check_account_id
 from vault_bridge.providers.catalog import Catalog
 from vault_bridge.vault.client import CasConflict, VaultClient, VaultForbidden
 from vault_bridge.vault.kv import KV
-from vault_bridge.vault.records import provider_path
+from vault_bridge.vault.records import provider_path, redeemed_path
+from vault_bridge.vault.tokens import lookup_self
 
 GRANT_KEY_PATH = "config/grants"
 PLATFORM = ("platform", "default")  # platform defaults: platform/default/provider-access-tokens/<p>
@@ -240,12 +241,11 @@ class RuntimeGrants:
         if cached is not None and time.monotonic() < cached[0]:
             return cached[1]
         try:
-            body = self.client.request("GET", "auth/token/lookup-self", token=token)
+            data = lookup_self(self.client, token)
         except VaultForbidden:
             raise Unauthenticated(
                 "the runner's Vault token is invalid or expired", code="runner_token_invalid"
             ) from None
-        data = (body or {}).get("data") or {}
         policies = set(data.get("policies") or []) | set(data.get("identity_policies") or [])
         if RUNNER_POLICY not in policies:
             raise Forbidden(
@@ -271,16 +271,17 @@ class RuntimeGrants:
         day = time.strftime("%Y-%m-%d", time.gmtime(grant.expires_at))
         try:
             self.kv.write(
-                f"runtime/redeemed/{day}/{grant.id}",
+                redeemed_path(day, grant.id),
                 {"job_id": grant.job_id, "runner": accessor, "at": int(time.time())},
                 cas=0,
             )
         except CasConflict:
             raise GrantGone("the grant was redeemed already", code="grant_redeemed") from None
         kind, owner = grant.owner()
-        path = f"{self.settings.kv_mount}/data/{provider_path(kind, owner, grant.provider)}"  # type: ignore[arg-type]
-        wrapped = self.client.request("GET", path, wrap_ttl=f"{self.settings.wrap_ttl}s")
-        info = (wrapped or {}).get("wrap_info")
+        info = self.kv.read_wrapped(
+            provider_path(kind, owner, grant.provider),  # type: ignore[arg-type]
+            self.settings.wrap_ttl,
+        )
         if not info:
             raise Conflict(
                 f"the {grant.provider} token was deleted after the job was accepted",

@@ -39,6 +39,15 @@ class KV:
             custom_metadata=meta.get("custom_metadata") or {},
         )
 
+    def read_wrapped(self, path: str, wrap_ttl: int) -> dict[str, Any] | None:
+        """Read the latest version through response wrapping: returns ``wrap_info`` (its token
+        unwraps once, within ``wrap_ttl`` seconds), None when the secret does not exist.
+
+        Supported methods: GET: /{mount}/data/{path} with X-Vault-Wrap-TTL
+        """
+        body = self.client.request("GET", f"{self.mount}/data/{path}", wrap_ttl=f"{wrap_ttl}s")
+        return (body or {}).get("wrap_info")
+
     def write(self, path: str, data: dict[str, Any], *, cas: int | None = None) -> int:
         """Write a new version and return its number; ``cas=0`` creates only, ``cas=n`` updates v n.
 

@@ -36,6 +36,21 @@ def provider_path(owner_kind: str, owner: str, provider: str) -> str:
     return f"{provider_folder(owner_kind, owner)}/{provider}"
 
 
+def jobs_folder(user: str) -> str:
+    """Jobs of the reference /quantum surface, per user."""
+    return f"users/{user}/jobs"
+
+
+def job_path(user: str, job_id: str) -> str:
+    """One job."""
+    return f"{jobs_folder(user)}/{job_id}"
+
+
+def redeemed_path(day: str, grant_id: str) -> str:
+    """The single-use marker of a redeemed run-time grant."""
+    return f"runtime/redeemed/{day}/{grant_id}"
+
+
 def org_folder(org: str) -> str:
     """Everything the service keeps for one organization."""
     return f"orgs/{org}"
