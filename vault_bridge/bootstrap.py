@@ -149,7 +149,11 @@ def doctor(client: VaultClient, settings: Settings) -> list[Check]:
         return checks
     if health.get("sealed"):
         checks.append(
-            Check("unsealed", False, "Vault is sealed: unseal it (`bao operator unseal`)")
+            Check(
+                "unsealed",
+                False,
+                "Vault is sealed: restart it (auto-unseal) or `bao operator unseal` (Shamir)",
+            )
         )
         return checks
     checks.append(Check("unsealed", True, "initialized and unsealed"))
