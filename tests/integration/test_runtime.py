@@ -347,3 +347,13 @@ def test_runner_vault_token_cannot_read_provider_tokens(world, runner_vault) -> 
             f"vault-bridge/data/users/{world['member'].id}/provider-access-tokens/ionq"
         )
     assert isinstance(runner_vault, VaultClient)
+
+
+def test_markers_of_expired_days_are_pruned(world, runner_vault, admin) -> None:
+    issued = grant(world["app"].test_client(), world["token"]).get_json()
+    RunnerClient(world["server"].url, runner_vault).redeem(issued["grant"])
+    admin.providers.kv.write("runtime/redeemed/2000-01-01/" + "ab" * 16, {"job_id": "old"})
+    grants = world["app"].extensions["vault_bridge"].grants
+    assert grants.prune_markers(force=True) >= 1
+    days = [key.rstrip("/") for key in admin.providers.kv.list("runtime/redeemed")]
+    assert "2000-01-01" not in days and days  # today's (unexpired) markers stay

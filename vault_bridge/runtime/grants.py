@@ -38,7 +38,7 @@ from vault_bridge.ids import check_account_id
 from vault_bridge.providers.catalog import Catalog
 from vault_bridge.vault.client import CasConflict, VaultClient, VaultForbidden
 from vault_bridge.vault.kv import KV
-from vault_bridge.vault.records import provider_path, redeemed_path
+from vault_bridge.vault.records import REDEEMED_FOLDER, provider_path, redeemed_path
 from vault_bridge.vault.tokens import lookup_self
 
 GRANT_KEY_PATH = "config/grants"
@@ -116,6 +116,7 @@ class RuntimeGrants:
         self._configured: dict[tuple[str, str, str], tuple[float, bool]] = {}
         self._runners: dict[str, tuple[float, str]] = {}  # sha256(token) -> (until, accessor)
         self._lock = threading.Lock()
+        self._next_prune = 0.0
 
     # -- issue ---------------------------------------------------------------------------------
 
@@ -227,6 +228,24 @@ class RuntimeGrants:
             raise GrantGone("the grant has expired; submit the job again", code="grant_expired")
         return found
 
+    # -- markers -------------------------------------------------------------------------------
+
+    def prune_markers(self, force: bool = False) -> int:
+        """Delete redeemed-grant markers of days whose grants have all expired (grants live at
+        most a day); at most once an hour per replica unless ``force``. Returns folders deleted."""
+        now = time.monotonic()
+        if not force and now < self._next_prune:
+            return 0
+        self._next_prune = now + 3600
+        oldest_kept = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+        deleted = 0
+        for key in self.kv.list(REDEEMED_FOLDER):
+            day = key.rstrip("/")
+            if key.endswith("/") and day < oldest_kept:
+                self.kv.destroy_tree(f"{REDEEMED_FOLDER}/{day}")
+                deleted += 1
+        return deleted
+
     # -- redeem --------------------------------------------------------------------------------
 
     def check_runner(self, token: str | None) -> str:
@@ -287,6 +306,7 @@ class RuntimeGrants:
                 f"the {grant.provider} token was deleted after the job was accepted",
                 code="provider_token_missing",
             )
+        self.prune_markers()
         self.audit.record(
             "grant.redeem",
             actor=f"runner:{accessor[:8]}",

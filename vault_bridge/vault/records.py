@@ -46,9 +46,12 @@ def job_path(user: str, job_id: str) -> str:
     return f"{jobs_folder(user)}/{job_id}"
 
 
+REDEEMED_FOLDER = "runtime/redeemed"
+
+
 def redeemed_path(day: str, grant_id: str) -> str:
-    """The single-use marker of a redeemed run-time grant."""
-    return f"runtime/redeemed/{day}/{grant_id}"
+    """The single-use marker of a redeemed run-time grant, by the day its grant expires."""
+    return f"{REDEEMED_FOLDER}/{day}/{grant_id}"
 
 
 def org_folder(org: str) -> str:
