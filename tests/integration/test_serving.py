@@ -87,21 +87,26 @@ def test_gunicorn_workers_share_revocations_through_vault(
     assert "gunicorn workers" in output and token["token"] not in output
 
 
-def test_approle_token_is_obtained_again_after_it_expires(bao, admin_client) -> None:
+@pytest.mark.parametrize(("max_ttl", "renewed"), [("60s", True), ("2s", False)])
+def test_approle_token_is_renewed_then_obtained_again(bao, admin_client, max_ttl, renewed) -> None:
+    role = f"short-lived-{max_ttl}"
     admin_client.write(
-        "auth/approle/role/short-lived",
-        {"token_policies": ["vault-bridge-service"], "token_ttl": "2s", "token_max_ttl": "2s"},
+        f"auth/approle/role/{role}",
+        {"token_policies": ["vault-bridge-service"], "token_ttl": "2s", "token_max_ttl": max_ttl},
     )
     sys_ = Sys(admin_client)
     client = VaultClient(
         bao.addr,
-        role_id=sys_.approle_role_id("approle", "short-lived"),
-        secret_id=sys_.approle_secret_id("approle", "short-lived"),
+        role_id=sys_.approle_role_id("approle", role),
+        secret_id=sys_.approle_secret_id("approle", role),
     )
     first = client.token
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:  # keep working across two token lifetimes
         assert client.read("vault-bridge-transit/keys/personal-access-tokens") is not None
         time.sleep(0.25)
-    assert client.token != first
-    admin_client.delete("auth/approle/role/short-lived")
+    if renewed:  # renewed in place while the max TTL allows
+        assert client.renewals >= 2 and client.logins == 1 and client.token == first
+    else:  # the max TTL is reached: a fresh login
+        assert client.logins >= 2 and client.token != first
+    admin_client.delete(f"auth/approle/role/{role}")

@@ -69,7 +69,10 @@ class VaultClient:
         self._secret_id = secret_id
         self._approle_mount = approle_mount
         self._token_expires = float("inf")
+        self._token_ttl = 0.0
         self._lock = threading.Lock()
+        self.logins = 0  # AppRole logins made (for tests and metrics)
+        self.renewals = 0  # token renewals made
         self.calls = 0  # requests sent, for tests and metrics
         self.observer: Any = None  # called with (seconds, outcome) after each request
 
@@ -90,10 +93,30 @@ class VaultClient:
         with self._lock:
             if self._hvac.token and time.monotonic() < self._token_expires:
                 return
+            if self._hvac.token and self._token_expires > 0 and self._renew():
+                return
             auth = self.approle_login(self._role_id, self._secret_id)
             self._hvac.token = auth["client_token"]
-            ttl = auth.get("lease_duration") or 0
-            self._token_expires = time.monotonic() + ttl * 2 / 3 if ttl else float("inf")
+            self._token_ttl = float(auth.get("lease_duration") or 0)
+            self._schedule(self._token_ttl)
+            self.logins += 1
+
+    def _schedule(self, ttl: float) -> None:
+        self._token_expires = time.monotonic() + ttl * 2 / 3 if ttl else float("inf")
+
+    def _renew(self) -> bool:
+        """Renew the current token (at 2/3 of its TTL); False when it cannot be renewed for at
+        least half of its original TTL any more (its max TTL is near), or is gone."""
+        try:
+            body = self.request("POST", "auth/token/renew-self", json={}, token=self._hvac.token)
+        except VaultBridgeError:
+            return False
+        ttl = float(((body or {}).get("auth") or {}).get("lease_duration") or 0)
+        if ttl < self._token_ttl / 2:
+            return False
+        self._schedule(ttl)
+        self.renewals += 1
+        return True
 
     def approle_login(self, role_id: str, secret_id: str) -> dict[str, Any]:
         """Log in through AppRole and return the ``auth`` block.
@@ -166,7 +189,7 @@ class VaultClient:
         except hvac.exceptions.Forbidden:
             if self._role_id and token is None and authenticated:
                 # our token may have expired or been revoked: log in again, once
-                self._token_expires = 0.0
+                self._token_expires = -1.0  # no renewal: a fresh login
                 return self._retry_after_login(method, path, json, wrap_ttl)
             raise VaultForbidden(f"Vault denied {method} {path}") from None
         except hvac.exceptions.InvalidRequest as exc:
