@@ -8,6 +8,8 @@ from collections import deque
 
 from vault_bridge.errors import TooManyRequests
 
+MAX_KEYS = 100_000
+
 
 class LoginThrottle:
     """Per replica: at most ``limit`` failures per key within ``window`` seconds.
@@ -36,9 +38,14 @@ class LoginThrottle:
                     )
 
     def failed(self, *keys: str) -> None:
-        """Count a failure for each key."""
+        """Count a failure for each key (memory stays bounded: stale keys are dropped)."""
         now = time.monotonic()
         with self._lock:
+            if len(self._failures) > MAX_KEYS:
+                for stale in [
+                    k for k, v in self._failures.items() if not v or v[-1] <= now - self.window
+                ]:
+                    del self._failures[stale]
             for key in keys:
                 self._recent(key, now).append(now)
 
