@@ -34,9 +34,9 @@ class Served:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.output()
             try:
-                if requests.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                if requests.get(f"{self.base}/readyz", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still starting
                 pass
             time.sleep(0.1)
         raise AssertionError("serve did not become ready: " + self.output())

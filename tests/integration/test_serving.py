@@ -46,11 +46,11 @@ def test_gunicorn_workers_share_revocations_through_vault(
 
         def ready() -> bool:
             try:
-                return requests.get(f"{base}/readyz", timeout=1).status_code == 200
-            except requests.ConnectionError:
+                return requests.get(f"{base}/readyz", timeout=5).status_code == 200
+            except requests.RequestException:  # not listening yet, or a worker still starting
                 return False
 
-        eventually(ready, timeout=30, interval=0.2)
+        eventually(ready, timeout=60, interval=0.2)
         http = requests.Session()
         login = http.post(
             f"{base}/api/v1/session", json={"username": user.id, "password": user.password}
