@@ -6,14 +6,12 @@ credential arrived, and answers an ideal Bell-state histogram for two-qubit circ
 
 from __future__ import annotations
 
-import threading
 import uuid
 from typing import Any
 
 from flask import Flask, jsonify, request
-from werkzeug.serving import make_server
 
-from tests.helpers import free_port
+from tests.helpers import LiveServer
 
 
 class FakeProvider:
@@ -41,15 +39,11 @@ class FakeProvider:
             qubits = job["body"]["input"]["qubits"]
             return jsonify({"0": 0.5, str(2**qubits - 1): 0.5})
 
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self._server = make_server("127.0.0.1", port, app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = LiveServer(app)
+        self.url = self._server.url
 
     def keys_used(self) -> list[str]:
         return [job["key"] for job in self.jobs.values()]
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=5)
+        self._server.stop()

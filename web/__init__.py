@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from vault_bridge.api.auth import services
-from vault_bridge.api.errors import error_response
+from vault_bridge.api.errors import http_error_response
 from vault_bridge.directory.users import User
 from vault_bridge.errors import ServiceUnavailable, VaultBridgeError
 from vault_bridge.timeutil import parse_iso
@@ -133,10 +133,7 @@ def init_web(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
-        if wants_html():
-            return render_error(exc)
-        code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code or 500, code, exc.description or exc.name)
+        return render_error(exc) if wants_html() else http_error_response(exc)
 
 
 def wants_html() -> bool:

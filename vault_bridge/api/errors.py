@@ -17,6 +17,12 @@ def error_response(status: int, code: str, message: str) -> tuple[Response, int]
     return jsonify({"error": {"code": code, "message": message}}), status
 
 
+def http_error_response(exc: HTTPException) -> tuple[Response, int]:
+    """A werkzeug HTTP error (404, 405, ...) as the JSON error body."""
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error_response(exc.code or 500, code, exc.description or exc.name)
+
+
 def register(app: Flask) -> None:
     """Install the error handlers."""
 
@@ -31,8 +37,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:
-        code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code or 500, code, exc.description or exc.name)
+        return http_error_response(exc)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response, int]:

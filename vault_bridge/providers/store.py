@@ -127,11 +127,8 @@ class ProviderTokens:
 
     def _describe(self, kind: OwnerKind, owner: str, provider: Provider) -> dict[str, Any] | None:
         meta = self.kv.read_metadata(provider_path(kind, owner, provider.id))
-        if meta is None or not meta.get("current_version"):
-            return None
-        latest = (meta.get("versions") or {}).get(str(meta["current_version"])) or {}
-        if latest.get("deletion_time") or latest.get("destroyed"):
-            return None  # soft-deleted with `bao kv delete`: not configured
+        if meta is None or not KV.is_live(meta):
+            return None  # absent, or soft-deleted with `bao kv delete`: not configured
         custom = meta.get("custom_metadata") or {}
         fields: dict[str, dict[str, Any]] = {}
         for field in provider.fields:

@@ -144,10 +144,7 @@ class RuntimeGrants:
         if cached is not None and time.monotonic() < cached[0]:
             return cached[1]
         meta = self.kv.read_metadata(provider_path(kind, owner, provider_id))  # type: ignore[arg-type]
-        configured = bool(meta and meta.get("current_version"))
-        if configured:
-            latest = (meta.get("versions") or {}).get(str(meta["current_version"])) or {}
-            configured = not latest.get("deletion_time") and not latest.get("destroyed")
+        configured = KV.is_live(meta)
         self._configured[key] = (time.monotonic() + CACHE_SECONDS, configured)
         return configured
 

@@ -74,6 +74,15 @@ class KV:
         body = self.client.read(f"{self.mount}/metadata/{path}")
         return (body or {}).get("data")
 
+    @staticmethod
+    def is_live(meta: dict[str, Any] | None) -> bool:
+        """True when metadata (``read_metadata``) shows a current version that is neither
+        soft-deleted (``bao kv delete``) nor destroyed."""
+        if not meta or not meta.get("current_version"):
+            return False
+        latest = (meta.get("versions") or {}).get(str(meta["current_version"])) or {}
+        return not latest.get("deletion_time") and not latest.get("destroyed")
+
     def list(self, path: str) -> list[str]:
         """List the keys below a folder ('name' for secrets, 'name/' for sub-folders).
 
