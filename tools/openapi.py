@@ -90,6 +90,32 @@ QERR = {
         (503, "Vault unavailable"),
     )
 }
+
+
+def sdk_op(
+    operation_id: str,
+    summary: str,
+    parameters: tuple = (),
+    ok: dict | None = None,
+    body: bool = False,
+) -> dict:
+    """One /quantum operation: PAT in x-auth-token, SDK-shaped answers and errors."""
+    op = {
+        "operationId": operation_id,
+        "summary": f"planqk-quantum SDK: {summary}",
+        "security": [{"xAuthToken": []}],
+    }
+    if parameters:
+        op["parameters"] = list(parameters)
+    if body:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    op["responses"] = {**(ok or {"200": QOK}), **QERR}
+    return op
+
+
 any_auth = [{"bearerAuth": []}, {"xAuthToken": []}, {"session": [], "csrfHeader": []}]
 session_only = [{"session": [], "csrfHeader": []}]
 doc = {
@@ -199,90 +225,59 @@ doc = {
             }
         },
         "/quantum/backends": {
-            "get": {
-                "operationId": "quantumBackends",
-                "summary": "planqk-quantum SDK: backends (snake_case BackendDto)",
-                "security": [{"xAuthToken": []}],
-                "parameters": [
+            "get": sdk_op(
+                "quantumBackends",
+                "backends (snake_case BackendDto)",
+                (
                     {
                         "name": "onlyPlanqkSdk",
                         "in": "query",
                         "required": False,
                         "schema": {"type": "string"},
-                    }
-                ],
-                "responses": {"200": QOK, **QERR},
-            }
+                    },
+                ),
+            )
         },
         "/quantum/backends/{backend_id}": {
-            "get": {
-                "operationId": "quantumBackend",
-                "summary": "planqk-quantum SDK: one backend",
-                "security": [{"xAuthToken": []}],
-                "parameters": [P_BACKEND],
-                "responses": {"200": QOK, **QERR},
-            }
+            "get": sdk_op("quantumBackend", "one backend", (P_BACKEND,))
         },
         "/quantum/backends/{backend_id}/status": {
-            "get": {
-                "operationId": "quantumBackendStatus",
-                "summary": "planqk-quantum SDK: backend status; provider_token_valid tells whether the caller's context has a credential for the backend's provider",
-                "security": [{"xAuthToken": []}],
-                "parameters": [P_BACKEND],
-                "responses": {"200": QOK, **QERR},
-            }
+            "get": sdk_op(
+                "quantumBackendStatus",
+                "backend status; provider_token_valid tells whether the caller's context has a credential for the backend's provider",
+                (P_BACKEND,),
+            )
         },
         "/quantum/jobs": {
-            "get": {
-                "operationId": "quantumJobs",
-                "summary": "planqk-quantum SDK: the caller's jobs in the current context, as a page {content, last, ...}",
-                "security": [{"xAuthToken": []}],
-                "responses": {"200": QOK, **QERR},
-            },
-            "post": {
-                "operationId": "quantumSubmit",
-                "summary": "planqk-quantum SDK: submit a job (needs api and quantum_tokens); takes a run-time grant, the bundled runner executes it",
-                "security": [{"xAuthToken": []}],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-                "responses": {"200": QOK, **QERR},
-            },
+            "get": sdk_op(
+                "quantumJobs",
+                "the caller's jobs in the current context, as a page {content, last, ...}",
+            ),
+            "post": sdk_op(
+                "quantumSubmit",
+                "submit a job (needs api and quantum_tokens); takes a run-time grant, the bundled runner executes it",
+                body=True,
+            ),
         },
         "/quantum/jobs/{job_id}": {
-            "get": {
-                "operationId": "quantumJob",
-                "summary": "planqk-quantum SDK: one job (JobDto)",
-                "security": [{"xAuthToken": []}],
-                "parameters": [P_JOB],
-                "responses": {"200": QOK, **QERR},
-            },
-            "delete": {
-                "operationId": "quantumCancel",
-                "summary": "planqk-quantum SDK: cancel a job",
-                "security": [{"xAuthToken": []}],
-                "parameters": [P_JOB],
-                "responses": {"204": {"description": "Cancelled"}, **QERR},
-            },
+            "get": sdk_op("quantumJob", "one job (JobDto)", (P_JOB,)),
+            "delete": sdk_op(
+                "quantumCancel", "cancel a job", (P_JOB,), ok={"204": {"description": "Cancelled"}}
+            ),
         },
         "/quantum/jobs/{job_id}/status": {
-            "get": {
-                "operationId": "quantumJobStatus",
-                "summary": "planqk-quantum SDK: {status}: PENDING, RUNNING, COMPLETED, FAILED, CANCELLED",
-                "security": [{"xAuthToken": []}],
-                "parameters": [P_JOB],
-                "responses": {"200": QOK, **QERR},
-            }
+            "get": sdk_op(
+                "quantumJobStatus",
+                "{status}: PENDING, RUNNING, COMPLETED, FAILED, CANCELLED",
+                (P_JOB,),
+            )
         },
         "/quantum/jobs/{job_id}/result": {
-            "get": {
-                "operationId": "quantumJobResult",
-                "summary": "planqk-quantum SDK: the result ({histogram} for IonQ backends), or the error of a failed job",
-                "security": [{"xAuthToken": []}],
-                "parameters": [P_JOB],
-                "responses": {"200": QOK, **QERR},
-            }
+            "get": sdk_op(
+                "quantumJobResult",
+                "the result ({histogram} for IonQ backends), or the error of a failed job",
+                (P_JOB,),
+            )
         },
         "/api/v1/providers": {
             "get": {
