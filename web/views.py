@@ -32,6 +32,7 @@ from vault_bridge.errors import (
     Unauthenticated,
     VaultBridgeError,
 )
+from vault_bridge.ids import check_token_id
 from vault_bridge.timeutil import now_utc, parse_iso
 from web import WebUser, bp, go, render_error, services, set_context
 
@@ -212,8 +213,9 @@ def create_pat() -> Response:
 @login_required
 def revoke_pat(token_id: str) -> Any:
     """Confirm, then revoke one of the user's tokens."""
-    tokens = {t["id"]: t for t in services().tokens.list(current_user.user.id)}
-    token = tokens.get(token_id)
+    check_token_id(token_id)
+    secret = services().tokens.records.read(current_user.user.id, token_id)  # one read, not all
+    token = secret.data if secret else None
     if token is None:
         raise NotFound("This token does not exist or was already revoked.")
     if request.method == "GET":
