@@ -125,7 +125,7 @@ def create_app(
     ):
         app.register_blueprint(blueprint)
 
-    from web import init_web
+    from vault_bridge.web import init_web
 
     init_web(app)
     return app

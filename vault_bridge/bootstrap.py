@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.abc import Traversable
 from pathlib import Path
 
 from vault_bridge.config import Settings
@@ -40,14 +43,37 @@ def render_policy(text: str, settings: Settings) -> str:
     return "".join(lines).replace('"auth/userpass/', f'"auth/{settings.userpass_mount}/')
 
 
+def policy_root(settings: Settings) -> Traversable:
+    """Where the policy files are: VAULT_BRIDGE_POLICY_DIR, else the ones in the package."""
+    if settings.policy_dir:
+        return Path(settings.policy_dir)
+    return resources.files("vault_bridge.policies")
+
+
+@functools.cache
+def _read_policy_files(root: Traversable) -> dict[str, str]:
+    """``{relative name: text}`` of every ``*.hcl`` file at the root and in ``templates/``,
+    read once per root."""
+    files: dict[str, str] = {}
+    for folder, prefix in ((root, ""), (root / "templates", "templates/")):
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if entry.is_file() and entry.name.endswith(".hcl"):
+                files[prefix + entry.name] = entry.read_text(encoding="utf-8")
+    return files
+
+
 def load_policies(settings: Settings) -> dict[str, str]:
-    """Read ``policies/*.hcl`` (the static policies), rendered for the configured mounts."""
+    """The static policies (``*.hcl`` at the policy root), rendered for the configured mounts."""
+    files = _read_policy_files(policy_root(settings))
     policies = {
-        path.stem: render_policy(path.read_text(), settings)
-        for path in sorted(Path(settings.policy_dir).glob("*.hcl"))
+        name.removesuffix(".hcl"): render_policy(text, settings)
+        for name, text in sorted(files.items())
+        if "/" not in name
     }
     if not policies:
-        raise FileNotFoundError(f"no policies found in {settings.policy_dir}")
+        raise FileNotFoundError(f"no policies found in {policy_root(settings)}")
     return policies
 
 
@@ -61,10 +87,10 @@ def org_policy_name(org: str, kind: str) -> str:
 
 def org_policies(settings: Settings, org: str) -> dict[str, str]:
     """The organization's policies from ``policies/templates/org-*.hcl`` (``org`` pre-validated)."""
+    files = _read_policy_files(policy_root(settings))
     policies = {}
     for kind in ORG_POLICY_TEMPLATES:
-        template = Path(settings.policy_dir) / "templates" / f"org-{kind}.hcl"
-        text = render_policy(template.read_text(), settings)
+        text = render_policy(files[f"templates/org-{kind}.hcl"], settings)
         policies[org_policy_name(org, kind)] = text.replace("<org>", org)
     return policies
 

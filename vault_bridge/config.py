@@ -9,15 +9,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
 
 class ConfigError(ValueError):
     """A setting is missing or malformed."""
-
-
-def _default_policy_dir() -> str:
-    return str(PROJECT_ROOT / "policies")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +39,7 @@ class Settings:
     key_type: str = "ed25519"
     userpass_mount: str = "userpass"
     approle_mount: str = "approle"
-    policy_dir: str = dataclasses.field(default_factory=_default_policy_dir)
+    policy_dir: str = ""  # empty: the policies shipped in the package (vault_bridge.policies)
     pat_default_days: int = 30
     pat_max_days: int = 366
     denylist_poll_interval: float = 0.5

@@ -127,7 +127,7 @@ def init_web(app: Flask) -> None:
                 response.headers["Cache-Control"] = "no-store"
         return response
 
-    from web import views  # noqa: F401 - registers the routes on bp
+    from vault_bridge.web import views  # noqa: F401 - registers the routes on bp
 
     app.register_blueprint(bp)
 

@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
+from vault_bridge.web import WebUser, bp, go, render_error, services, set_context
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -34,7 +35,6 @@ from vault_bridge.errors import (
 )
 from vault_bridge.ids import check_token_id
 from vault_bridge.timeutil import now_utc, parse_iso
-from web import WebUser, bp, go, render_error, services, set_context
 
 log = logging.getLogger(__name__)
 TOKEN_FIELDS = {

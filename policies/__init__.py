@@ -1,0 +1,1 @@
+"""The Vault policies vault-bridge loads (``*.hcl``) and its per-organization templates."""
