@@ -7,21 +7,21 @@ is enforced once, in the services.
 
 from __future__ import annotations
 
-import datetime as dt
-import hmac
-import secrets
 from typing import Any
 
-from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
 from flask.sessions import NullSession
 from flask_login import LoginManager, UserMixin, current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from vault_bridge.api.auth import services
+from vault_bridge import scopes
 from vault_bridge.api.errors import http_error_response
+from vault_bridge.auth.csrf import check_csrf, csrf_token
+from vault_bridge.auth.session import session_user_id
 from vault_bridge.directory.users import User
 from vault_bridge.errors import ServiceUnavailable, VaultBridgeError
+from vault_bridge.services import Services, current_services
 from vault_bridge.timeutil import parse_iso
 
 bp = Blueprint(
@@ -42,20 +42,12 @@ class WebUser(UserMixin):
         self.id = user.id
 
 
-def csrf_token() -> str:
-    """The session's CSRF token (created for anonymous visitors too, for the sign-in form)."""
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
+FORM_EXPIRED = "The form expired or was not sent from this site. Reload the page and try again."
 
 
-def check_csrf() -> None:
-    """Refuse a state-changing form post without the session's token."""
-    sent = request.form.get("csrf_token", "")
-    if not sent or not hmac.compare_digest(sent.encode(), str(session.get("csrf", "")).encode()):
-        abort(
-            403, "The form expired or was not sent from this site. Reload the page and try again."
-        )
+def services() -> Services:
+    """The services of the current app."""
+    return current_services()
 
 
 def format_date(value: Any) -> str:
@@ -78,15 +70,13 @@ def init_web(app: Flask) -> None:
     @login.user_loader
     def load_user(user_id: str) -> WebUser | None:
         svc = services()
-        started = session.get("started", 0)
-        if session.get("user") != user_id:
-            return None
-        if dt.datetime.now(dt.UTC).timestamp() - started > svc.settings.session_lifetime:
+        if session_user_id(svc.settings.session_lifetime) != user_id:
             return None
         user = svc.directory.active_user(user_id)
         return WebUser(user) if user else None
 
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["scopes"] = scopes.REGISTRY
     app.jinja_env.filters["date"] = format_date
 
     @app.context_processor
@@ -110,7 +100,7 @@ def init_web(app: Flask) -> None:
             # the session key lives in Vault: no Vault, no sessions (fail closed, calmly)
             raise ServiceUnavailable("the session store is unavailable")
         if request.method == "POST":
-            check_csrf()
+            check_csrf(FORM_EXPIRED)
 
     @app.after_request
     def secure_pages(response: Response) -> Response:

@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
@@ -23,7 +22,7 @@ from vault_bridge.web import WebUser, bp, go, render_error, services, set_contex
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from vault_bridge.api.auth import start_session
+from vault_bridge.auth.session import end_session, start_session
 from vault_bridge.directory.orgs import ROLES
 from vault_bridge.errors import (
     BadRequest,
@@ -85,7 +84,9 @@ def login() -> Any:
         return render_template("login.html", next=next_url, username="", error=None)
     username = request.form.get("username", "").strip()
     try:
-        user = services().sign_in(username, request.form.get("password", ""), request.remote_addr)
+        user = services().accounts.sign_in(
+            username, request.form.get("password", ""), request.remote_addr
+        )
     except (Unauthenticated, TooManyRequests) as exc:
         message = "Wrong username or password." if isinstance(exc, Unauthenticated) else exc.message
         page = render_template("login.html", next=next_url, username=username, error=message)
@@ -104,7 +105,7 @@ def logout() -> Any:
             return go("web.login")
         return render_template("logout.html")
     logout_user()
-    session.clear()
+    end_session()
     flash("You are signed out.", "info")
     return go("web.login")
 
@@ -245,7 +246,7 @@ def _provider_items(
     failed: tuple[str, dict[str, str], dict[str, str]] | None = None,
 ) -> list[dict]:
     svc = services()
-    states = {s["provider"]: s for s in svc.providers.list(kind, owner)}  # type: ignore[arg-type]
+    states = {s["provider"]: s for s in svc.providers.list(kind, owner)}
     items = []
     for provider in svc.catalog.providers.values():
         state = states.get(provider.id)
@@ -286,7 +287,7 @@ def _form_fields(provider_id: str) -> tuple[dict[str, str], dict[str, str]]:
 def _save_provider(kind: str, owner: str, provider_id: str, page: Any) -> Any:
     body, shown = _form_fields(provider_id)
     try:
-        services().providers.put(kind, owner, provider_id, body, current_user.user.id)  # type: ignore[arg-type]
+        services().providers.put(kind, owner, provider_id, body, current_user.user.id)
     except BadRequest as exc:
         message = exc.message
         if exc.code == "missing_field":

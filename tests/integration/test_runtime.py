@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import subprocess
@@ -16,6 +13,7 @@ import pytest
 
 from tests.helpers import Api, pat_headers, unique_id
 from vault_bridge.runtime.client import RunnerClient, RunnerError, unwrap
+from vault_bridge.runtime.grants import Grant
 from vault_bridge.vault.client import VaultClient, VaultError
 
 IONQ_KEY = "ionqsecret" + "Z" * 30
@@ -182,18 +180,17 @@ def test_redeem_refusals(world, runner_vault, admin_client, bao) -> None:
 
 def test_expired_grant(world, runner_vault) -> None:
     services = world["app"].extensions["vault_bridge"]
-    claims = {
-        "gid": "ab" * 16,
-        "job": "j1",
-        "sub": world["member"].id,
-        "ctx": None,
-        "prv": "ionq",
-        "src": "user",
-        "exp": int(time.time()) - 1,
-    }
-    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    mac = hmac.new(services.grants._grant_key(), payload.encode(), hashlib.sha256).digest()
-    expired = f"vbg.{payload}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+    expired = services.grants.seal(
+        Grant(
+            id="ab" * 16,
+            job_id="j1",
+            user=world["member"].id,
+            context=None,
+            provider="ionq",
+            source="user",
+            expires_at=int(time.time()) - 1,
+        )
+    )
     response = (
         world["app"]
         .test_client()

@@ -80,7 +80,7 @@ def test_tampered_session_cookie_is_not_a_session(client, user: Account) -> None
 def test_session_of_deleted_user_stops_working(api: Api, make_user, admin) -> None:
     account = make_user()
     api.login(account)
-    admin.delete_user(account.id, actor="test")
+    admin.accounts.delete(account.id, actor="test")
     import time
 
     time.sleep(0.6)  # user cache ttl in tests

@@ -1,33 +1,23 @@
-"""Jobs of the reference ``/quantum`` surface: kept in Vault KV, run by a bundled job runner.
-
-The bundled runner is a small thread pool with its own Vault identity (AppRole
-vault-bridge-runner): for each job it redeems the job's run-time grant, unwraps the credential at
-Vault itself, calls the provider through an adapter, and stores the result.
-"""
+"""Jobs of the reference ``/quantum`` surface, kept in Vault KV; the bundled runner runs them."""
 
 from __future__ import annotations
 
 import functools
 import json
-import logging
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
-from typing import Any
+from typing import Any, TypedDict, cast
 
-from vault_bridge.audit import AuditLog
-from vault_bridge.config import Settings
-from vault_bridge.errors import BadRequest, NotFound, ServiceUnavailable, VaultBridgeError
-from vault_bridge.runtime.adapters import ADAPTERS
-from vault_bridge.runtime.client import credential_from, unwrap
+from vault_bridge.compat.models import SubmitJob
+from vault_bridge.errors import BadRequest, NotFound, ServiceUnavailable
 from vault_bridge.runtime.grants import RuntimeGrants
+from vault_bridge.runtime.runner import BundledRunner, Job, Mapping
 from vault_bridge.timeutil import iso, now_utc
 from vault_bridge.vault.client import VaultClient
 from vault_bridge.vault.kv import KV
-from vault_bridge.vault.records import job_path, jobs_folder
+from vault_bridge.vault.names import job_path, jobs_folder
 
-log = logging.getLogger(__name__)
 JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "ABORTED"}
 PUBLIC = (
@@ -49,84 +39,87 @@ PUBLIC = (
 )
 
 
+class BackendRecord(TypedDict):
+    """A backend as shipped in ``backends.json``: the SDK's fields plus vault-bridge's mapping."""
+
+    id: str
+    provider: str
+    status: str
+    configuration: dict[str, Any]
+    vault_bridge: Mapping
+
+
 @functools.cache
-def load_backends() -> dict[str, dict[str, Any]]:
+def load_backends() -> dict[str, BackendRecord]:
     """The backends served, by id (from ``backends.json``)."""
     text = resources.files("vault_bridge.compat").joinpath("backends.json").read_text()
-    return {b["id"]: b for b in json.loads(text)["backends"]}
+    return {b["id"]: cast(BackendRecord, b) for b in json.loads(text)["backends"]}
 
 
-def public_backend(backend: dict[str, Any]) -> dict[str, Any]:
+def public_backend(backend: BackendRecord) -> dict[str, Any]:
     """A backend as clients see it (without vault-bridge's own mapping)."""
     return {k: v for k, v in backend.items() if k != "vault_bridge"}
 
 
-def check_job_uuid(value: str) -> str:
-    """A job id as this surface issues them (a UUID)."""
-    if not JOB_ID.fullmatch(value):
-        raise NotFound(f"job {value[:40]} not found", code="job_not_found")
-    return value
+def find_backend(backend_id: str) -> BackendRecord:
+    """A backend by id; 404 when unknown."""
+    backend = load_backends().get(backend_id)
+    if backend is None:
+        raise NotFound(f"backend {backend_id[:60]} not found", code="backend_not_found")
+    return backend
+
+
+def public_job(job: Job) -> dict[str, Any]:
+    """A job as the SDK's JobDto expects it."""
+    return {key: job.get(key) for key in PUBLIC}
 
 
 class Jobs:
-    """Submit, read, list and cancel jobs; run them with the bundled runner."""
+    """Submit, read, list and cancel jobs; the bundled runner executes them."""
 
     def __init__(
         self,
         client: VaultClient,
-        settings: Settings,
+        kv_mount: str,
         grants: RuntimeGrants,
-        audit: AuditLog,
-        runner_vault: VaultClient | None,
+        runner: BundledRunner | None,
     ) -> None:
-        self.settings = settings
-        self.kv = KV(client, settings.kv_mount)
+        self.kv = KV(client, kv_mount)
         self.grants = grants
-        self.audit = audit
-        self.runner_vault = runner_vault
-        self.provider_urls = settings.provider_url_map()
-        self._pool: ThreadPoolExecutor | None = None
+        self.runner = runner
 
-    def _path(self, user: str, job_id: str) -> str:
-        return job_path(user, job_id)
-
-    def submit(self, user: str, context: str | None, body: dict[str, Any]) -> dict[str, Any]:
-        """Validate, take a run-time grant (checks the credential exists now), store, dispatch."""
-        if self.runner_vault is None:
+    def submit(self, user: str, context: str | None, request: SubmitJob) -> Job:
+        """Check everything, then take a run-time grant, store the job and dispatch it."""
+        if self.runner is None:
             raise ServiceUnavailable("no job runner is configured", code="no_runner")
-        backend = load_backends().get(str(body.get("backend_id")))
-        if backend is None:
-            raise NotFound(
-                f"backend {str(body.get('backend_id'))[:60]} not found", code="backend_not_found"
+        backend = find_backend(request.backend_id)
+        configuration = backend["configuration"]
+        limits = configuration["shots_range"]
+        if not limits["min"] <= request.shots <= limits["max"]:
+            raise BadRequest(
+                f"shots must be {limits['min']}-{limits['max']}",
+                code="invalid_shots",
+                field="shots",
             )
-        shots = body.get("shots", 1)
-        limits = backend["configuration"]["shots_range"]
-        if not isinstance(shots, int) or not limits["min"] <= shots <= limits["max"]:
-            raise BadRequest(f"shots must be {limits['min']}-{limits['max']}", code="invalid_shots")
-        job_input = body.get("input")
-        if not isinstance(job_input, dict) or not isinstance(job_input.get("qubits"), int):
-            raise BadRequest("input must be an IonQ circuit with 'qubits'", code="invalid_input")
-        if body.get("input_format") not in backend["configuration"]["supported_input_formats"]:
-            raise BadRequest("unsupported input_format", code="invalid_input")
+        if request.input_format not in configuration["supported_input_formats"]:
+            raise BadRequest("unsupported input_format", code="invalid_input", field="input_format")
+        job_input = request.input.model_dump()
         job_id = str(uuid.uuid4())
         mapping = backend["vault_bridge"]
         grant = self.grants.issue(user, context, mapping["credential"], job_id)
-        params = dict(body.get("input_params") or {})
-        params["qubits"] = job_input["qubits"]
-        tags = body.get("tags") if isinstance(body.get("tags"), list) else []
-        job = {
+        job: Job = {
             "id": job_id,
             "provider": backend["provider"],
             "backend_id": backend["id"],
-            "shots": shots,
+            "shots": request.shots,
             "input": job_input,
-            "input_format": body["input_format"],
-            "input_params": params,
-            "sdk_provider": body.get("sdk_provider"),
-            "name": body.get("name") if isinstance(body.get("name"), str) else None,
-            "tags": [str(t) for t in tags][:20],
+            "input_format": request.input_format,
+            "input_params": {**(request.input_params or {}), "qubits": request.input.qubits},
+            "sdk_provider": request.sdk_provider,
+            "name": request.name,
+            "tags": list(request.tags or []),
             "status": "PENDING",
-            "created_at": iso(now_utc()),
+            "created_at": iso(now_utc()) or "",
             "started_at": None,
             "ended_at": None,
             "provider_job_id": None,
@@ -135,94 +128,44 @@ class Jobs:
             "context": context,
             "source": grant["source"],
         }
-        self.kv.write(self._path(user, job_id), job, cas=0)
-        self._executor().submit(self._run, user, job_id, grant["grant"], mapping)
+        self.kv.write(job_path(user, job_id), dict(job), cas=0)
+        self.runner.dispatch(self, user, job_id, grant["grant"], mapping)
         return job
 
-    def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(
-                max_workers=self.settings.runner_threads, thread_name_prefix="vault-bridge-runner"
-            )
-        return self._pool
-
-    def _run(self, user: str, job_id: str, grant: str, mapping: dict[str, str]) -> None:
-        """The bundled runner: redeem, unwrap at Vault, call the provider, store the result."""
-        assert self.runner_vault is not None
-        try:
-            self._update(user, job_id, status="RUNNING", started_at=iso(now_utc()))
-            redeemed = self.grants.redeem(grant, self.runner_vault.token)
-            credential = credential_from(
-                redeemed, unwrap(self.runner_vault, redeemed["wrap_token"])
-            )
-            adapter = ADAPTERS[mapping["adapter"]](self.provider_urls.get(mapping["credential"]))
-            job = self.get(user, job_id)
-            outcome = adapter.run(credential.fields, job)
-            if self.get(user, job_id)["status"] == "CANCELLED":
-                return
-            self._update(
-                user,
-                job_id,
-                status="COMPLETED",
-                ended_at=iso(now_utc()),
-                result={"histogram": outcome["histogram"]},
-                provider_job_id=outcome.get("provider_job_id"),
-            )
-        except VaultBridgeError as exc:
-            self._update(
-                user,
-                job_id,
-                status="FAILED",
-                ended_at=iso(now_utc()),
-                error_data={"code": exc.code, "message": exc.message},
-            )
-        except Exception as exc:  # a runner thread must never die silently
-            log.error("job %s failed: %s", job_id, type(exc).__name__)
-            self._update(
-                user,
-                job_id,
-                status="FAILED",
-                ended_at=iso(now_utc()),
-                error_data={"code": "runner_error", "message": "the job runner failed"},
-            )
-
-    def _update(self, user: str, job_id: str, **changes: Any) -> None:
-        secret = self.kv.read(self._path(user, job_id))
+    def update(self, user: str, job_id: str, **changes: Any) -> None:
+        """Record changes to a job; a cancelled job stays cancelled."""
+        secret = self.kv.read(job_path(user, job_id))
         if secret is None:
             return
         if secret.data.get("status") == "CANCELLED" and changes.get("status") != "CANCELLED":
             return
-        self.kv.write(self._path(user, job_id), {**secret.data, **changes})
+        self.kv.write(job_path(user, job_id), {**secret.data, **changes})
 
-    def get(self, user: str, job_id: str) -> dict[str, Any]:
+    def get(self, user: str, job_id: str) -> Job:
         """A job of the user (404 for anyone else's)."""
-        check_job_uuid(job_id)
-        secret = self.kv.read(self._path(user, job_id))
+        if not JOB_ID.fullmatch(job_id):
+            raise NotFound(f"job {job_id[:40]} not found", code="job_not_found")
+        secret = self.kv.read(job_path(user, job_id))
         if secret is None:
             raise NotFound(f"job {job_id} not found", code="job_not_found")
-        return secret.data
+        return cast(Job, secret.data)
 
-    def list(self, user: str, context: str | None) -> list[dict[str, Any]]:
+    def list(self, user: str, context: str | None) -> list[Job]:
         """The user's jobs in the given context, newest first."""
         jobs = []
         for key in self.kv.list(jobs_folder(user)):
-            secret = self.kv.read(self._path(user, key))
+            secret = self.kv.read(job_path(user, key))
             if secret is not None and secret.data.get("context") == context:
-                jobs.append(secret.data)
+                jobs.append(cast(Job, secret.data))
         return sorted(jobs, key=lambda j: j["created_at"], reverse=True)
 
     def cancel(self, user: str, job_id: str) -> None:
         """Cancel a job that has not finished."""
         job = self.get(user, job_id)
         if job["status"] not in FINAL:
-            self._update(user, job_id, status="CANCELLED", ended_at=iso(now_utc()))
+            self.update(user, job_id, status="CANCELLED", ended_at=iso(now_utc()))
 
     def close(self) -> None:
         """Stop taking jobs; running ones finish."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def public_job(job: dict[str, Any]) -> dict[str, Any]:
-    """A job as the SDK's JobDto expects it."""
-    return {key: job.get(key) for key in PUBLIC}
+        if self.runner is not None:
+            self.runner.close()

@@ -11,6 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from vault_bridge.errors import ServiceUnavailable
 from vault_bridge.vault.transit import Transit
@@ -131,22 +132,10 @@ def _load_public_key(key_type: str, text: str) -> PublicKey:
     raise ValueError(f"unsupported transit key type {key_type}")
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _jwk(key: KeyVersion) -> dict[str, Any]:
-    common = {"kid": key.kid, "alg": key.algorithm, "use": "sig"}
+    """One key version as a JWK, built by PyJWT."""
     if isinstance(key.public_key, Ed25519PublicKey):
-        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-        raw = key.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-        return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw), **common}
-    numbers = key.public_key.public_numbers()
-    return {
-        "kty": "EC",
-        "crv": "P-256",
-        "x": _b64url(numbers.x.to_bytes(32, "big")),
-        "y": _b64url(numbers.y.to_bytes(32, "big")),
-        **common,
-    }
+        jwk = OKPAlgorithm.to_jwk(key.public_key, as_dict=True)
+    else:
+        jwk = ECAlgorithm.to_jwk(key.public_key, as_dict=True)
+    return {**jwk, "kid": key.kid, "alg": key.algorithm, "use": "sig"}

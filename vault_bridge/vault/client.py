@@ -17,9 +17,9 @@ log = logging.getLogger(__name__)
 
 
 class VaultError(VaultBridgeError):
-    """Vault refused a request for a reason other than being unavailable."""
+    """Vault refused a request for a reason other than being unavailable (an upstream error)."""
 
-    status = 500
+    status = 502
     code = "vault_error"
 
 
@@ -31,14 +31,16 @@ class VaultForbidden(VaultError):
 
 
 class VaultInvalidRequest(VaultError):
-    """Vault rejected the request as malformed (400 from Vault)."""
+    """Vault rejected the request as malformed (400 from Vault): input it cannot take."""
 
-    code = "vault_invalid_request"
+    status = 400
+    code = "rejected_by_vault"
 
 
 class CasConflict(VaultError):
     """A KV v2 check-and-set write lost a race."""
 
+    status = 409
     code = "cas_conflict"
 
 
