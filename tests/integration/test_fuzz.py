@@ -57,6 +57,25 @@ def session_headers(app: Flask, credentials: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def fuzz(operation: Any, headers: dict[str, str]) -> None:
+    """Run one operation's generated cases with the given credentials."""
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(case: Any) -> None:
+        response = case.call(headers={**(case.headers or {}), **headers})
+        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+
+    check()
+
+
 @pytest.mark.slow
 def test_every_operation_answers_without_errors_of_its_own(fuzzed) -> None:
     app, credentials = fuzzed
@@ -64,28 +83,6 @@ def test_every_operation_answers_without_errors_of_its_own(fuzzed) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 30
     for operation in operations:
-        for who in ("anonymous", "pat", "session"):
-            if who == "pat":
-                headers = {"X-Auth-Token": credentials["pat"]}
-            elif who == "session":
-                headers = session_headers(app, credentials)
-            else:
-                headers = {}
-
-            @given(case=operation.as_strategy())
-            @settings(
-                max_examples=EXAMPLES,
-                derandomize=True,
-                deadline=None,
-                database=None,
-                phases=[Phase.explicit, Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
-            def check(case: Any, headers: dict[str, str] = headers) -> None:
-                sent = {**(case.headers or {}), **headers}
-                response = case.call(headers=sent)
-                case.validate_response(
-                    response, checks=[not_a_server_error, response_schema_conformance]
-                )
-
-            check()
+        fuzz(operation, {})
+        fuzz(operation, {"X-Auth-Token": credentials["pat"]})
+        fuzz(operation, session_headers(app, credentials))
