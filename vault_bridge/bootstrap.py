@@ -131,8 +131,8 @@ def doctor(client: VaultClient, settings: Settings) -> list[Check]:
     checks.append(Check("authenticated", True, "token accepted"))
     hint = "run `vault-bridge bootstrap`"
     for path, kind in ((settings.kv_mount, "kv"), (settings.transit_mount, "transit")):
-        mount = mounts.get(f"{path}/")
-        ok = bool(mount) and mount.get("type") == kind
+        mount = mounts.get(f"{path}/") or {}
+        ok = mount.get("type") == kind
         checks.append(Check(f"mount {path}/", ok, "present" if ok else f"missing ({kind}): {hint}"))
     for path, kind in ((settings.userpass_mount, "userpass"), (settings.approle_mount, "approle")):
         ok = auths.get(f"{path}/", {}).get("type") == kind

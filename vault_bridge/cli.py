@@ -114,10 +114,7 @@ def doctor_command(settings: Settings) -> None:
         server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
         if not (server.root / "config.hcl").exists():
             raise Fail(f"no embedded OpenBao in {server.root}: run `make run` or set VAULT_ADDR")
-        context = server.running()
-    else:
-        context = contextlib.nullcontext()
-    with context:
+    with server.running() if settings.embedded else contextlib.nullcontext():
         checks = doctor(vault_client(settings), settings)
     failed = [check for check in checks if not check.ok]
     for check in checks:
@@ -310,11 +307,11 @@ def pats_revoke(settings: Settings, token_id: str | None, token_stdin: bool) -> 
             verified = services.tokens.revoke_value(sys.stdin.read())
             click.echo(f"revoked token {verified.token_id} of user {verified.user}")
             return
-        check_token_id(token_id)
+        wanted = check_token_id(token_id)
         for user in services.directory.userpass.list_users():
-            if services.tokens.records.read(user, token_id) is not None:
-                services.tokens.revoke(user, token_id, actor="operator")
-                click.echo(f"revoked token {token_id} of user {user}")
+            if services.tokens.records.read(user, wanted) is not None:
+                services.tokens.revoke(user, wanted, actor="operator")
+                click.echo(f"revoked token {wanted} of user {user}")
                 return
     raise Fail(f"no active token {token_id}")
 

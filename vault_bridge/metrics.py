@@ -84,9 +84,9 @@ class Metrics:
                 self._header(lines, name, "counter")
                 for labels, value in sorted(series.items()):
                     lines.append(f"{name}{_format(labels)} {value:g}")
-            for name, series in sorted(self._histograms.items()):
+            for name, histogram in sorted(self._histograms.items()):
                 self._header(lines, name, "histogram")
-                for labels, counts in sorted(series.items()):
+                for labels, counts in sorted(histogram.items()):
                     running = 0.0
                     for bound, count in zip(BUCKETS, counts, strict=False):
                         running += count

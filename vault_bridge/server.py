@@ -121,7 +121,7 @@ def serve_gunicorn(settings: Settings, say: Say) -> None:
 
     from vault_bridge.app import create_app
 
-    class Server(BaseApplication):
+    class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
         def load_config(self) -> None:
             """Bind, workers and threads from the settings."""
             self.cfg.set("bind", f"{settings.host}:{settings.port}")

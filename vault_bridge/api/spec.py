@@ -14,7 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 from flask import current_app, request
 from pydantic import BaseModel, Field, ValidationError
 from spectree import Response, SecurityScheme, SpecTree
-from spectree.models import SecuritySchemeData
+from spectree.models import InType, SecureType, SecuritySchemeData
 from spectree.plugins.flask_plugin import FlaskPlugin
 
 from vault_bridge.errors import BadRequest
@@ -27,48 +27,49 @@ ERROR_CODE = "x-error-code"
 MODELS: dict[str, type[BaseModel]] = {}  # request models by name, to find a field's error code
 
 # Who may call: a PAT in either header, or a session (with its CSRF token to change anything).
-PAT = [{"bearer": []}, {"patHeader": []}]
-ANY_AUTH = [*PAT, {"session": []}]
-ANY_AUTH_CHANGE = [*PAT, {"session": [], "csrf": []}]
-SESSION_CHANGE = [{"session": [], "csrf": []}]
-RUNNER = [{"runnerToken": []}]
-PUBLIC: list[dict[str, list[str]]] = []
+Security = list[dict[str, list[str]]]
+PAT: Security = [{"bearer": []}, {"patHeader": []}]
+ANY_AUTH: Security = [*PAT, {"session": []}]
+ANY_AUTH_CHANGE: Security = [*PAT, {"session": [], "csrf": []}]
+SESSION_CHANGE: Security = [{"session": [], "csrf": []}]
+RUNNER: Security = [{"runnerToken": []}]
+PUBLIC: Security = []
 
 
-
-def _scheme(key: str, description: str, **data: str) -> SecurityScheme:
-    return SecurityScheme(name=key, data=SecuritySchemeData(description=description, **data))
+def _api_key(key: str, description: str, header: str, where: InType) -> SecurityScheme:
+    data = SecuritySchemeData(
+        type=SecureType.API_KEY, name=header, field_in=where, description=description
+    )
+    return SecurityScheme(name=key, data=data)
 
 
 SECURITY_SCHEMES = [
-    _scheme("bearer", "A PAT", type="http", scheme="bearer", bearer_format="JWT"),
-    _scheme(
-        "patHeader",
-        "A PAT, in the header PLANQK clients send",
-        type="apiKey",
-        name="X-Auth-Token",
-        field_in="header",
+    SecurityScheme(
+        name="bearer",
+        data=SecuritySchemeData(
+            type=SecureType.HTTP, scheme="bearer", bearer_format="JWT", description="A PAT"
+        ),
     ),
-    _scheme(
+    _api_key(
+        "patHeader", "A PAT, in the header PLANQK clients send", "X-Auth-Token", InType.HEADER
+    ),
+    _api_key(
         "session",
         "The session cookie set by POST /api/v1/session or the sign-in form",
-        type="apiKey",
-        name="vault_bridge_session",
-        field_in="cookie",
+        "vault_bridge_session",
+        InType.COOKIE,
     ),
-    _scheme(
+    _api_key(
         "csrf",
         "The session's csrf_token, sent back on state-changing requests",
-        type="apiKey",
-        name="X-CSRF-Token",
-        field_in="header",
+        "X-CSRF-Token",
+        InType.HEADER,
     ),
-    _scheme(
+    _api_key(
         "runnerToken",
         "A job runner's own Vault token (policy vault-bridge-runner)",
-        type="apiKey",
-        name="X-Vault-Token",
-        field_in="header",
+        "X-Vault-Token",
+        InType.HEADER,
     ),
 ]
 

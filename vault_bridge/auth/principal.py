@@ -43,10 +43,8 @@ def bearer_token() -> str | None:
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthenticated("Authorization must be 'Bearer <token>'", code="invalid_token")
         return value.strip()
-    value = request.headers.get("X-Auth-Token")
-    if value is not None:
-        return value.strip()
-    return None
+    sent = request.headers.get("X-Auth-Token")
+    return None if sent is None else sent.strip()
 
 
 class Authenticator:

@@ -142,7 +142,14 @@ class Directory:
         group = self.identity.read_group_by_id(group_id)
         meta = (group or {}).get("metadata") or {}
         org, role = meta.get("vault_bridge_org"), meta.get("role")
-        info = (org, role) if is_account_id(org) and role in ROLE_RANK else None
+        info = None
+        if (
+            isinstance(org, str)
+            and is_account_id(org)
+            and isinstance(role, str)
+            and role in ROLE_RANK
+        ):
+            info = (org, role)
         self._groups[group_id] = info
         return info
 
@@ -152,7 +159,7 @@ class Directory:
             return self._names[entity_id]
         entity = self.identity.read_entity_by_id(entity_id)
         name = (entity or {}).get("name")
-        if not is_account_id(name):
+        if not isinstance(name, str) or not is_account_id(name):
             return None
         self._names[entity_id] = name
         return name

@@ -84,8 +84,8 @@ class TokenService:
         expiry = parse_expiry(
             expires_at, now, self.settings.pat_default_days, self.settings.pat_max_days
         )
-        for record in self.records.all(user):
-            if record["name"] == checked_name and parse_iso(record["expires_at"]) > now:
+        for existing in self.records.all(user):
+            if existing["name"] == checked_name and parse_iso(existing["expires_at"]) > now:
                 raise Conflict(
                     f"you already have an active token named {checked_name!r}", code="name_taken"
                 )

@@ -6,7 +6,6 @@ rendered for the configured mount and key names.
 
 from __future__ import annotations
 
-import functools
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
@@ -35,9 +34,18 @@ def policy_root(settings: Settings) -> Traversable:
     return resources.files("vault_bridge.policies")
 
 
-@functools.cache
 def _read_policy_files(root: Traversable) -> dict[str, str]:
     """``{relative name: text}`` of every ``*.hcl`` at the root and in ``templates/``, once."""
+    key = str(root)
+    if key not in _FILES:
+        _FILES[key] = _read_files(root)
+    return _FILES[key]
+
+
+_FILES: dict[str, dict[str, str]] = {}
+
+
+def _read_files(root: Traversable) -> dict[str, str]:
     files: dict[str, str] = {}
     for folder, prefix in ((root, ""), (root / "templates", "templates/")):
         if not folder.is_dir():
