@@ -6,7 +6,8 @@ Starts a throwaway embedded OpenBao, issues one PAT, then measures:
   bare PyJWT    jwt.decode of the same token with the same key and options, nothing else
   lookup-self   one hvac auth/token/lookup-self against the same OpenBao
 
-Budgets (docs/benchmarks.md): seen-before >= 200x faster than lookup-self; first-time <= 1.2x bare PyJWT.
+Budgets (docs/benchmarks.md):
+seen-before >= 200x faster than lookup-self; first-time <= 1.2x bare PyJWT.
 Run: .venv/bin/python benchmarks/bench_verify.py  (or `make bench`)
 """
 
