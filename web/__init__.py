@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
-from flask.sessions import NullSession
 from flask_login import LoginManager, UserMixin, current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -18,7 +17,7 @@ from werkzeug.wrappers import Response
 from vault_bridge import scopes
 from vault_bridge.api.errors import http_error_response
 from vault_bridge.auth.csrf import check_csrf, csrf_token
-from vault_bridge.auth.session import session_user_id
+from vault_bridge.auth.session import check_session_store, session_user_id
 from vault_bridge.directory.users import User
 from vault_bridge.errors import ServiceUnavailable, VaultBridgeError
 from vault_bridge.services import Services, current_services
@@ -96,9 +95,7 @@ def init_web(app: Flask) -> None:
     def protect_forms() -> None:
         if request.blueprint != "web" or request.endpoint == "web.static":
             return
-        if isinstance(session, NullSession):
-            # the session key lives in Vault: no Vault, no sessions (fail closed, calmly)
-            raise ServiceUnavailable("the session store is unavailable")
+        check_session_store()  # the session key lives in Vault: no Vault, no sessions
         if request.method == "POST":
             check_csrf(FORM_EXPIRED)
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import threading
 import time
 
-from flask import Flask, has_request_context, request, session
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask.sessions import NullSession, SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
 from vault_bridge.auth.csrf import new_csrf_token
 from vault_bridge.directory.users import User
-from vault_bridge.errors import ServiceUnavailable
+from vault_bridge.errors import ServiceUnavailable, VaultBridgeError
 from vault_bridge.vault.kv import KV
 from vault_bridge.vault.names import SESSION_KEY_PATH
 
@@ -59,16 +59,31 @@ class VaultKeyedSessionInterface(SecureCookieSessionInterface):
         """The cookie serializer; None (no session) while Vault cannot give the key."""
         try:
             key = self.key.get()
-        except ServiceUnavailable:
-            return None  # no session this request: callers get 401/503, never a forged session
+        except VaultBridgeError as exc:
+            if has_request_context():
+                g.session_unavailable = exc  # check_session_store() turns it into a 503
+            return None  # no session this request, never a forged one
         signer_kwargs = {"key_derivation": self.key_derivation, "digest_method": self.digest_method}
         return URLSafeTimedSerializer(
             key, salt=self.salt, serializer=self.serializer, signer_kwargs=signer_kwargs
         )
 
 
+def check_session_store() -> None:
+    """503 when this request has no session because Vault could not give the signing key."""
+    if not isinstance(session, NullSession):
+        return
+    reason = g.get("session_unavailable")
+    raise ServiceUnavailable(
+        "sessions are unavailable right now: "
+        + (reason.message if isinstance(reason, VaultBridgeError) else "no session key"),
+        code=reason.code if isinstance(reason, ServiceUnavailable) else None,
+    )
+
+
 def start_session(user: User) -> str:
     """Sign the user in; returns the CSRF token the client must send back."""
+    check_session_store()
     session.clear()
     session.permanent = True
     session["user"] = user.id
@@ -78,11 +93,15 @@ def start_session(user: User) -> str:
 
 def end_session() -> None:
     """Sign out."""
-    session.clear()
+    if not isinstance(session, NullSession):
+        session.clear()
 
 
 def session_user_id(lifetime: float) -> str | None:
-    """The user id of the current session, if it has one that has not outlived ``lifetime``."""
+    """The user id of the current session, if it has one that has not outlived ``lifetime``;
+    503 when a session cookie was sent but cannot be read now (Vault away)."""
+    if current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
+        check_session_store()
     user_id = session.get("user")
     started = session.get("started", 0)
     if not isinstance(user_id, str) or not isinstance(started, int | float):

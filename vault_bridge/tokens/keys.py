@@ -53,12 +53,14 @@ class SigningKeys:
         self._keys: dict[str, KeyVersion] = {}
         self._latest: KeyVersion | None = None
         self._last_refresh = float("-inf")
+        self._refresh_failed = False  # the last attempt to read the key failed
         self._lock = threading.Lock()
 
     def refresh(self) -> None:
         """Read the key's public versions from Vault."""
         with self._lock:
             self._last_refresh = time.monotonic()
+            self._refresh_failed = True
             data = self.transit.read_key()
             if data is None:
                 raise ServiceUnavailable(
@@ -82,6 +84,7 @@ class SigningKeys:
             latest = int(data["latest_version"])
             self._keys = keys
             self._latest = keys[kid_for(self.transit.key, latest)]
+            self._refresh_failed = False
 
     def latest(self) -> KeyVersion:
         """The version new tokens are signed with (re-read when older than ``max_age``)."""
@@ -94,7 +97,9 @@ class SigningKeys:
         """The key version named by ``kid``; refreshes (rate limited) when it may be new.
 
         Only a ``kid`` naming a version above the newest known one can trigger a refresh, so
-        made-up ``kid``s cost nothing.
+        made-up ``kid``s cost nothing. While the key cannot be read (Vault down) such a ``kid``
+        is ServiceUnavailable, never None: the token may be genuine, and a 401 would make its
+        client forget it.
         """
         key = self._keys.get(kid)
         if key is not None:
@@ -108,6 +113,8 @@ class SigningKeys:
         if time.monotonic() - self._last_refresh >= self.min_refresh:
             self.refresh()
             return self._keys.get(kid)
+        if self._refresh_failed:
+            raise ServiceUnavailable("the PAT signing keys cannot be read right now; try again")
         return None
 
     def versions(self) -> list[KeyVersion]:

@@ -42,7 +42,11 @@ class TokenService:
         )
         self.denylist = Denylist(DenylistStore(kv), settings.denylist_max_staleness)
         self.verifier = Verifier(
-            self.keys, self.denylist, issuer=settings.issuer, audience=settings.audience
+            self.keys,
+            self.denylist,
+            issuer=settings.issuer,
+            audience=settings.audience,
+            confirm_fresh=self._confirm_revocations,
         )
         self.usage = UsageTracker(self.records, settings.last_used_interval)
         self.revoker = Revoker(self.records, self.denylist, self.verifier, audit, self._forget)
@@ -64,6 +68,17 @@ class TokenService:
     def start(self) -> None:
         """Load keys and denylist, then keep them fresh in the background (idempotent)."""
         self.maintenance.start()
+
+    def _confirm_revocations(self) -> None:
+        """Fail closed on a stale denylist. Without the background loop (operator commands, a
+        service object never started) read it now, when older than one poll interval: one read
+        when nothing changed, and no thread."""
+        if (
+            not self.maintenance.running
+            and self.denylist.age > self.settings.denylist_poll_interval
+        ):
+            self.denylist.sync()
+        self.denylist.check_fresh()
 
     def close(self) -> None:
         """Stop the background loop, writing pending last-used times first."""

@@ -7,6 +7,7 @@ denylist are checked on every call, so a cached token never outlives its revocat
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
@@ -38,15 +39,26 @@ class VerifiedToken:
 
 
 class Verifier:
-    """Checks PATs; remembers verified tokens until they expire (bounded)."""
+    """Checks PATs; remembers verified tokens until they expire (bounded).
+
+    ``confirm_fresh`` raises ServiceUnavailable when the denylist cannot be trusted (default: the
+    denylist's own staleness check).
+    """
 
     def __init__(
-        self, keys: SigningKeys, denylist: Denylist, *, issuer: str, audience: str
+        self,
+        keys: SigningKeys,
+        denylist: Denylist,
+        *,
+        issuer: str,
+        audience: str,
+        confirm_fresh: Callable[[], None] | None = None,
     ) -> None:
         self.keys = keys
         self.denylist = denylist
         self.issuer = issuer
         self.audience = audience
+        self.confirm_fresh = confirm_fresh or denylist.check_fresh
         self._verified: dict[str, VerifiedToken] = {}
 
     def verify(self, token: object) -> VerifiedToken:
@@ -61,7 +73,7 @@ class Verifier:
             verified = cached
         else:
             verified = self.check_signature(token)
-        self.denylist.check_fresh()
+        self.confirm_fresh()
         if self.denylist.is_revoked(verified.token_id):
             raise Unauthenticated("the access token has been revoked", code="token_revoked")
         if cached is None:
