@@ -37,7 +37,7 @@ def healthz() -> Response:
     tags=("health",),
 )
 def readyz() -> tuple[Response, int]:
-    """Vault reachable and unsealed, bootstrapped, denylist fresh."""
+    """Vault reachable and unsealed, bootstrapped (signing and session keys), denylist fresh."""
     services = current_services()
     checks: dict[str, str] = {}
     try:
@@ -48,6 +48,7 @@ def readyz() -> tuple[Response, int]:
     if checks["vault"] == "ok":
         try:
             services.tokens.keys.latest()
+            services.session_key.get()  # sign-in needs it
             checks["bootstrap"] = "ok"
         except VaultBridgeError as exc:
             checks["bootstrap"] = exc.code
