@@ -17,14 +17,14 @@ from vault_bridge.vault.names import (
     SESSION_KEY_PATH,
 )
 from vault_bridge.vault.policies import load_policies
-from vault_bridge.vault.sys import Sys
+from vault_bridge.vault.sys import RoleSettings, Sys
 from vault_bridge.vault.transit import Transit
 
 __all__ = ["RUNNER_ROLE", "SERVICE_ROLE", "BootstrapReport", "Check", "bootstrap", "doctor"]
 
 APPROLES = {
-    SERVICE_ROLE: {"token_policies": [SERVICE_POLICY], "token_ttl": "1h", "token_max_ttl": "24h"},
-    RUNNER_ROLE: {"token_policies": [RUNNER_POLICY], "token_ttl": "10m", "token_max_ttl": "1h"},
+    SERVICE_ROLE: RoleSettings(policies=(SERVICE_POLICY,), ttl="1h", max_ttl="24h"),
+    RUNNER_ROLE: RoleSettings(policies=(RUNNER_POLICY,), ttl="10m", max_ttl="1h"),
 }
 
 
@@ -68,7 +68,7 @@ def bootstrap(client: VaultClient, settings: Settings) -> BootstrapReport:
     for role, wanted in APPROLES.items():
         current = sys_.read_approle(settings.approle_mount, role)
         if current is None or sorted(current.get("token_policies") or []) != sorted(
-            wanted["token_policies"]
+            wanted.policies
         ):
             sys_.write_approle(settings.approle_mount, role, wanted)
             report.changed.append(f"wrote AppRole {role}")

@@ -55,9 +55,9 @@ def prepare_embedded(server: EmbeddedOpenBao, settings: Settings, say: Say) -> S
         vault_addr=server.addr,
         audit_log=settings.audit_path,
         runner_role_id=sys_.approle_role_id(settings.approle_mount, RUNNER_ROLE),
-        runner_secret_id=server.role_secret(RUNNER_ROLE, admin.client),
+        runner_secret_id=server.role_secret(RUNNER_ROLE, admin.client, settings.approle_mount),
         role_id=sys_.approle_role_id(settings.approle_mount, SERVICE_ROLE),
-        secret_id=server.role_secret(SERVICE_ROLE, admin.client),
+        secret_id=server.role_secret(SERVICE_ROLE, admin.client, settings.approle_mount),
     )
 
 
