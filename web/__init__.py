@@ -7,10 +7,12 @@ is enforced once, in the services.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
+import flask_login
 from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
-from flask_login import LoginManager, UserMixin, current_user
+from flask_login import LoginManager, current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -33,12 +35,30 @@ bp = Blueprint(
 API_PREFIXES = ("/api/", "/quantum", "/qc-catalog", "/.well-known", "/healthz", "/readyz")
 
 
-class WebUser(UserMixin):
-    """The signed-in user, as flask-login wants it."""
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class WebUser:
+    """The signed-in user, as flask-login wants it (what its UserMixin gives, typed)."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
 
     def __init__(self, user: User) -> None:
         self.user = user
         self.id = user.id
+
+    def get_id(self) -> str:
+        """The id flask-login keeps in the session."""
+        return self.id
+
+
+def login_required(view: Callable[P, R]) -> Callable[P, R]:
+    """View decorator that redirects anonymous users to the sign-in page (flask-login's)."""
+    wrapped: Callable[P, R] = flask_login.login_required(view)
+    return wrapped
 
 
 FORM_EXPIRED = "The form expired or was not sent from this site. Reload the page and try again."
@@ -66,13 +86,14 @@ def init_web(app: Flask) -> None:
     login.session_protection = None  # sessions are bound by their own lifetime and CSRF token
     login.init_app(app)
 
-    @login.user_loader
     def load_user(user_id: str) -> WebUser | None:
         svc = services()
         if session_user_id(svc.settings.session_lifetime) != user_id:
             return None
         user = svc.directory.active_user(user_id)
         return WebUser(user) if user else None
+
+    login.user_loader(load_user)
 
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["scopes"] = scopes.REGISTRY
