@@ -168,6 +168,33 @@ def test_non_ascii_grants_are_invalid(client, runner_vault, grant: str) -> None:
     assert_refused(response, 400, "invalid_grant")
 
 
+@pytest.mark.parametrize("signature", ["é" * 43, "ü", "\u2028", "\x00" * 43])
+def test_a_real_grant_with_a_non_ascii_signature_is_invalid(
+    signed_in, runner_vault, signature: str
+) -> None:
+    """The grant's own shape, only its signature (after the last dot) is not ASCII."""
+    api, pat = signed_in
+    stored = api.client.put(
+        "/api/v1/user/provider-access-tokens/ionq",
+        json={"api_key": "k" * 40},
+        headers=pat_headers(pat),
+    )
+    assert stored.status_code in (200, 201), stored.get_json()
+    issued = api.client.post(
+        "/api/v1/runtime/grants",
+        json={"provider": "ionq", "job_id": f"job-{uuid.uuid4().hex[:8]}"},
+        headers=pat_headers(pat),
+    )
+    assert issued.status_code == 201, issued.get_json()
+    forged = issued.get_json()["grant"].rpartition(".")[0] + "." + signature
+    response = api.client.post(
+        "/api/v1/runtime/grants/redeem",
+        json={"grant": forged},
+        headers={"X-Vault-Token": runner_vault.token},
+    )
+    assert_refused(response, 400, "invalid_grant")
+
+
 @pytest.mark.parametrize("token", ["s.abc\x01def", "hvs.\x7f", "x\ty", "é" * 3])
 def test_vault_tokens_with_control_or_odd_characters_are_401(client, token: str) -> None:
     response = client.post(
