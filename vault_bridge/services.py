@@ -8,7 +8,6 @@ from flask import current_app
 from vault_bridge.audit import AuditLog
 from vault_bridge.auth import Authenticator, RunnerTokens
 from vault_bridge.auth.session import SessionKey
-from vault_bridge.compat.jobs import Jobs
 from vault_bridge.config import Settings
 from vault_bridge.directory.accounts import Accounts
 from vault_bridge.directory.orgs import Organizations
@@ -17,6 +16,7 @@ from vault_bridge.metrics import standard_metrics
 from vault_bridge.providers.catalog import load_catalog
 from vault_bridge.providers.store import ProviderTokens
 from vault_bridge.runtime.grants import RuntimeGrants
+from vault_bridge.runtime.jobs import Jobs
 from vault_bridge.runtime.runner import BundledRunner
 from vault_bridge.tokens.service import TokenService
 from vault_bridge.vault.client import VaultClient

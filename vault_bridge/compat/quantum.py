@@ -8,7 +8,7 @@ credential is chosen by the request's context (X-OrganizationId) through a run-t
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from flask import Blueprint, Response, jsonify
 from pydantic import BaseModel
@@ -17,7 +17,6 @@ from vault_bridge import scopes
 from vault_bridge.api.models import ContextHeaders
 from vault_bridge.api.spec import ANY_AUTH, ANY_AUTH_CHANGE, body, operation, query
 from vault_bridge.auth import current_principal, require
-from vault_bridge.compat.jobs import find_backend, load_backends, public_backend, public_job
 from vault_bridge.compat.models import (
     Backend,
     Backends,
@@ -31,11 +30,39 @@ from vault_bridge.compat.models import (
     SubmitJob,
 )
 from vault_bridge.errors import NotFound, VaultBridgeError
+from vault_bridge.runtime.jobs import BackendRecord, JobRequest, find_backend, load_backends
+from vault_bridge.runtime.runner import Job as JobRecord
 from vault_bridge.services import current_services
 
 bp = Blueprint("quantum", __name__, url_prefix="/quantum")
 P = ParamSpec("P")
 R = TypeVar("R")
+PUBLIC = tuple(Job.model_fields)  # what the SDK's JobDto holds; the rest stays inside
+
+
+def public_backend(backend: BackendRecord) -> dict[str, Any]:
+    """A backend as clients see it (without vault-bridge's own mapping)."""
+    return {k: v for k, v in backend.items() if k != "vault_bridge"}
+
+
+def public_job(job: JobRecord) -> dict[str, Any]:
+    """A job as the SDK's JobDto expects it."""
+    return {key: job.get(key) for key in PUBLIC}
+
+
+def job_request(submitted: SubmitJob) -> JobRequest:
+    """The validated submission as the job store takes it."""
+    return JobRequest(
+        backend_id=submitted.backend_id,
+        shots=submitted.shots,
+        input=submitted.input.model_dump(),
+        qubits=submitted.input.qubits,
+        input_format=submitted.input_format,
+        input_params=submitted.input_params or {},
+        sdk_provider=submitted.sdk_provider,
+        name=submitted.name,
+        tags=tuple(submitted.tags or ()),
+    )
 
 
 @bp.errorhandler(VaultBridgeError)
@@ -116,7 +143,8 @@ def submit_job() -> Response:
     """Submit a job: every field is checked first, then a grant is taken; the bundled runner
     does the rest."""
     principal = current_principal()
-    job = current_services().jobs.submit(principal.user.id, principal.org, body(SubmitJob))
+    submitted = job_request(body(SubmitJob))
+    job = current_services().jobs.submit(principal.user.id, principal.org, submitted)
     return jsonify(public_job(job))
 
 

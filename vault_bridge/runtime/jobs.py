@@ -1,4 +1,8 @@
-"""Jobs of the reference ``/quantum`` surface, kept in Vault KV; the bundled runner runs them."""
+"""Jobs of the reference ``/quantum`` surface, kept in Vault KV; the bundled runner runs them.
+
+The backends served are data (``backends.json``): the SDK's fields, plus which provider
+credential and which adapter a backend's jobs use.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,10 @@ import functools
 import json
 import re
 import uuid
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, TypedDict, cast
 
-from vault_bridge.compat.models import SubmitJob
 from vault_bridge.errors import BadRequest, NotFound, ServiceUnavailable
 from vault_bridge.runtime.grants import RuntimeGrants
 from vault_bridge.runtime.runner import BundledRunner, Job, Mapping
@@ -20,23 +24,21 @@ from vault_bridge.vault.names import job_path, jobs_folder
 
 JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "ABORTED"}
-PUBLIC = (
-    "id",
-    "provider",
-    "backend_id",
-    "shots",
-    "input_format",
-    "input_params",
-    "sdk_provider",
-    "provider_job_id",
-    "name",
-    "tags",
-    "created_at",
-    "started_at",
-    "ended_at",
-    "error_data",
-    "status",
-)
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """A job to run, its fields checked for shape (by the surface's request model)."""
+
+    backend_id: str
+    shots: int
+    input: dict[str, Any]  # the circuit, with its ``qubits``
+    qubits: int
+    input_format: str
+    input_params: dict[str, Any] = field(default_factory=dict)
+    sdk_provider: str | None = None
+    name: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 class BackendRecord(TypedDict):
@@ -52,13 +54,8 @@ class BackendRecord(TypedDict):
 @functools.cache
 def load_backends() -> dict[str, BackendRecord]:
     """The backends served, by id (from ``backends.json``)."""
-    text = resources.files("vault_bridge.compat").joinpath("backends.json").read_text()
+    text = resources.files("vault_bridge.runtime").joinpath("backends.json").read_text()
     return {b["id"]: cast(BackendRecord, b) for b in json.loads(text)["backends"]}
-
-
-def public_backend(backend: BackendRecord) -> dict[str, Any]:
-    """A backend as clients see it (without vault-bridge's own mapping)."""
-    return {k: v for k, v in backend.items() if k != "vault_bridge"}
 
 
 def find_backend(backend_id: str) -> BackendRecord:
@@ -67,11 +64,6 @@ def find_backend(backend_id: str) -> BackendRecord:
     if backend is None:
         raise NotFound(f"backend {backend_id[:60]} not found", code="backend_not_found")
     return backend
-
-
-def public_job(job: Job) -> dict[str, Any]:
-    """A job as the SDK's JobDto expects it."""
-    return {key: job.get(key) for key in PUBLIC}
 
 
 class Jobs:
@@ -88,7 +80,7 @@ class Jobs:
         self.grants = grants
         self.runner = runner
 
-    def submit(self, user: str, context: str | None, request: SubmitJob) -> Job:
+    def submit(self, user: str, context: str | None, request: JobRequest) -> Job:
         """Check everything, then take a run-time grant, store the job and dispatch it."""
         if self.runner is None:
             raise ServiceUnavailable("no job runner is configured", code="no_runner")
@@ -103,7 +95,6 @@ class Jobs:
             )
         if request.input_format not in configuration["supported_input_formats"]:
             raise BadRequest("unsupported input_format", code="invalid_input", field="input_format")
-        job_input = request.input.model_dump()
         job_id = str(uuid.uuid4())
         mapping = backend["vault_bridge"]
         grant = self.grants.issue(user, context, mapping["credential"], job_id)
@@ -112,12 +103,12 @@ class Jobs:
             "provider": backend["provider"],
             "backend_id": backend["id"],
             "shots": request.shots,
-            "input": job_input,
+            "input": request.input,
             "input_format": request.input_format,
-            "input_params": {**(request.input_params or {}), "qubits": request.input.qubits},
+            "input_params": {**request.input_params, "qubits": request.qubits},
             "sdk_provider": request.sdk_provider,
             "name": request.name,
-            "tags": list(request.tags or []),
+            "tags": list(request.tags),
             "status": "PENDING",
             "created_at": iso(now_utc()) or "",
             "started_at": None,
