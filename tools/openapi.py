@@ -9,6 +9,8 @@ import json
 import sys
 from pathlib import Path
 
+import vault_bridge
+
 TARGET = Path(__file__).resolve().parent.parent / "vault_bridge" / "api" / "openapi.json"
 
 
@@ -122,7 +124,7 @@ doc = {
     "openapi": "3.0.3",
     "info": {
         "title": "vault-bridge",
-        "version": "0.1.0",
+        "version": vault_bridge.__version__,
         "description": 'Personal access tokens (PATs) and provider access tokens kept in HashiCorp Vault or OpenBao. Errors are always `{"error": {"code", "message"}}`. PATs are sent as `Authorization: Bearer <PAT>` or `X-Auth-Token: <PAT>`; every PAT call needs the `api` scope. Session-authenticated state-changing requests send the CSRF token from `POST /api/v1/session` in `X-CSRF-Token`.',
     },
     "servers": [{"url": "http://127.0.0.1:8080"}],
