@@ -86,7 +86,7 @@ class Settings:
         values: dict[str, Any] = {}
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for name, var in ENV.items():
-            raw = env.get(var)
+            raw = _value_or_file(env, var)
             if raw is None or raw == "":
                 continue
             values[name] = _convert(var, raw, fields[name].type)
@@ -181,6 +181,22 @@ ENV: dict[str, str] = {
     "provider_urls": "VAULT_BRIDGE_PROVIDER_URLS",
     "workers": "VAULT_BRIDGE_WORKERS",
 }
+
+
+def _value_or_file(env: Mapping[str, str], var: str) -> str | None:
+    """``var`` itself, or the content of the file named by ``<var>_FILE`` (one trailing line end
+    dropped): how containers hand over credentials without putting them in the environment."""
+    path = env.get(f"{var}_FILE")
+    if not path:
+        return env.get(var)
+    if env.get(var):
+        raise ConfigError(f"set {var} or {var}_FILE, not both")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(f"{var}_FILE: cannot read {path}: {reason}") from None
+    return text.removesuffix("\n").removesuffix("\r")
 
 
 def _convert(var: str, raw: str, kind: Any) -> Any:
