@@ -92,6 +92,16 @@ class Sys:
         body = self.client.write(f"auth/{mount}/role/{role}/secret-id", {"ttl": ttl} if ttl else {})
         return ((body or {}).get("data") or {})["secret_id"]
 
+    def approle_secret_id_known(self, mount: str, role: str, secret_id: str) -> bool:
+        """True when Vault still accepts ``secret_id`` for the role (not destroyed or expired).
+
+        Supported methods: POST: /auth/{mount}/role/{role}/secret-id/lookup
+        """
+        body = self.client.write(
+            f"auth/{mount}/role/{role}/secret-id/lookup", {"secret_id": secret_id}
+        )
+        return bool(body)
+
     def delete_policy(self, name: str) -> None:
         """Delete an ACL policy.
 
