@@ -4,33 +4,25 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.integration.test_cli import run_cli
 from vault_bridge.bootstrap import RUNNER_POLICY, RUNNER_ROLE, SERVICE_POLICY, SERVICE_ROLE
 from vault_bridge.config import Settings
 from vault_bridge.vault.client import VaultClient, VaultError
 from vault_bridge.vault.sys import Sys
 
-CLI = str(Path(sys.executable).parent / "vault-bridge")
-
 
 def write(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CLI, "write-credentials", *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    return run_cli("write-credentials", *args, env=env, check=False)
 
 
 @pytest.fixture
 def operator_env(bao, admin_client) -> dict[str, str]:
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "VAULT_ADDR": bao.addr,
-        "VAULT_TOKEN": admin_client.token,
-    }
+    """The CLI's environment, as an administrator."""
+    env = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
+    return {**env, "VAULT_ADDR": bao.addr, "VAULT_TOKEN": admin_client.token}
 
 
 @pytest.mark.parametrize(
