@@ -46,8 +46,8 @@ wheels: $(VENV)/.installed-run  ## build/wheels: vault-bridge and all its depend
 	rm -rf $(WHEELS)
 	$(BIN)/pip wheel --quiet --disable-pip-version-check --wheel-dir $(WHEELS) .
 
-image: wheels  ## the production image vault-bridge:<version> from build/wheels (PYTHON_IMAGE=... picks the base)
-	docker build --build-arg PYTHON_IMAGE=$(PYTHON_IMAGE) --tag $(IMAGE):$(VERSION) --tag $(IMAGE):latest .
+image: wheels  ## the production image vault-bridge:<version> from build/wheels, built offline (PYTHON_IMAGE=... picks the base)
+	docker build --network none --build-arg PYTHON_IMAGE=$(PYTHON_IMAGE) --tag $(IMAGE):$(VERSION) --tag $(IMAGE):latest .
 
 test-containers: $(VENV)/.installed-dev image  ## needs Docker with compose: the wheel, the image, docker-compose.yml, the integration tests on OpenBao in a container
 	VAULT_BRIDGE_IMAGE=$(IMAGE):$(VERSION) OPENBAO_IMAGE=$(OPENBAO_IMAGE) \

@@ -45,6 +45,20 @@ def test_each_container_mounts_only_its_own_credentials(stack: Stack) -> None:
         assert "_ID=" not in environment.replace("_ID_FILE=", ""), service
 
 
+def test_containers_drop_capabilities_and_keep_their_root_filesystem_read_only(
+    stack: Stack,
+) -> None:
+    for service in VOLUMES:
+        host = stack.container(service)["HostConfig"]
+        assert host["CapDrop"] == ["ALL"], service
+        assert "no-new-privileges:true" in host["SecurityOpt"], service
+        if service != "init":
+            assert host["ReadonlyRootfs"] and not host["CapAdd"], service
+    assert stack.container("init")["HostConfig"]["CapAdd"] == ["CHOWN", "DAC_OVERRIDE"]
+    written = stack.exec("replica-1", "sh", "-c", "touch /opt/x || echo refused", check=False)
+    assert "refused" in written.stdout
+
+
 def test_the_replica_credential_cannot_reach_other_credentials_or_its_policy(stack: Stack) -> None:
     probe = (
         "from vault_bridge.config import Settings\n"

@@ -42,20 +42,10 @@ def test_the_image_runs_as_a_user_without_bao() -> None:
     assert config["User"] == "10001:10001"
     assert config["Healthcheck"]["Test"][:2] == ["CMD", "python3"]
     assert "/readyz" in config["Healthcheck"]["Test"][-1]
-    ids = run("docker", "run", "--rm", image(), "sh", "-c", "id -u; id -g").stdout.split()
-    assert ids == ["10001", "10001"]
-    assert run("docker", "run", "--rm", image(), "python3", "-c", FIND_BAO).stdout.strip() == (
-        "[] None"
-    )
-    tools = run(
-        "docker",
-        "run",
-        "--rm",
-        image(),
-        "sh",
-        "-c",
-        "for t in curl wget bao; do command -v $t; done; true",
-    )
+    offline = ("docker", "run", "--rm", "--network", "none", image())
+    assert run(*offline, "sh", "-c", "id -u; id -g").stdout.split() == ["10001", "10001"]
+    assert run(*offline, "python3", "-c", FIND_BAO).stdout.strip() == "[] None"
+    tools = run(*offline, "sh", "-c", "for t in curl wget bao; do command -v $t; done; true")
     assert tools.stdout.strip() == ""
 
 
