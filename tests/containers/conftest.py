@@ -39,9 +39,12 @@ def run(
     timeout: float = 300,
     check: bool = True,
     cwd: Path | None = None,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command (docker, docker compose, pip), failing the test with its output."""
-    result = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        args, env=env, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=timeout
+    )
     if check and result.returncode != 0:
         pytest.fail(
             f"{' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
