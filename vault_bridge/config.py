@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -96,10 +97,13 @@ class Settings(BaseSettings):
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read settings from ``env`` (default ``os.environ``); ``overrides`` win over both."""
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {}
         try:
-            if env is None:
-                return cls(**overrides)
-            values: dict[str, Any] = {var: raw for var, raw in env.items() if raw != ""}
+            for var in ENV.values():
+                raw = _value_or_file(source, var)
+                if raw is not None and raw != "":
+                    values[var] = raw
             values.update({ENV.get(name, name): value for name, value in overrides.items()})
             return cls.model_validate(values)
         except ValidationError as exc:
@@ -162,3 +166,19 @@ def _config_error(exc: ValidationError) -> ConfigError:
 ENV: dict[str, str] = {
     name: str(field.validation_alias) for name, field in Settings.model_fields.items()
 }
+
+
+def _value_or_file(env: Mapping[str, str], var: str) -> str | None:
+    """``var`` itself, or the content of the file named by ``<var>_FILE`` (one trailing line end
+    dropped): how containers hand over credentials without putting them in the environment."""
+    path = env.get(f"{var}_FILE")
+    if not path:
+        return env.get(var)
+    if env.get(var):
+        raise ConfigError(f"set {var} or {var}_FILE, not both")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(f"{var}_FILE: cannot read {path}: {reason}") from None
+    return text.removesuffix("\n").removesuffix("\r")
