@@ -44,6 +44,7 @@ class Settings:
     pat_max_days: int = 366
     denylist_poll_interval: float = 0.5
     denylist_max_staleness: float = 10.0
+    denylist_full_poll_interval: float = 30.0
     key_refresh_interval: float = 60.0
     directory_cache_ttl: float = 2.0
     last_used_interval: float = 300.0
@@ -110,6 +111,10 @@ class Settings:
             raise ConfigError(
                 "VAULT_BRIDGE_DENYLIST_MAX_STALENESS must be at least twice the poll interval"
             )
+        if self.denylist_full_poll_interval < self.denylist_poll_interval:
+            raise ConfigError(
+                "VAULT_BRIDGE_DENYLIST_FULL_POLL_INTERVAL must be at least the poll interval"
+            )
         if bool(self.role_id) != bool(self.secret_id):
             raise ConfigError("VAULT_BRIDGE_ROLE_ID and VAULT_BRIDGE_SECRET_ID go together")
         if not self.issuer:
@@ -164,6 +169,7 @@ ENV: dict[str, str] = {
     "pat_max_days": "VAULT_BRIDGE_PAT_MAX_DAYS",
     "denylist_poll_interval": "VAULT_BRIDGE_DENYLIST_POLL_INTERVAL",
     "denylist_max_staleness": "VAULT_BRIDGE_DENYLIST_MAX_STALENESS",
+    "denylist_full_poll_interval": "VAULT_BRIDGE_DENYLIST_FULL_POLL_INTERVAL",
     "key_refresh_interval": "VAULT_BRIDGE_KEY_REFRESH_INTERVAL",
     "directory_cache_ttl": "VAULT_BRIDGE_DIRECTORY_CACHE_TTL",
     "last_used_interval": "VAULT_BRIDGE_LAST_USED_INTERVAL",

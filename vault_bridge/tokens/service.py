@@ -31,7 +31,8 @@ from vault_bridge.tokens.denylist import Denylist
 from vault_bridge.tokens.keys import SigningKeys, kid_for
 from vault_bridge.vault.client import CasConflict, VaultClient
 from vault_bridge.vault.kv import KV
-from vault_bridge.vault.records import DenylistStore, PatRecords
+from vault_bridge.vault.records import PatRecords
+from vault_bridge.vault.revocations import RevocationStore
 from vault_bridge.vault.transit import Transit
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ class TokenService:
             settings.algorithm,
             max_age=settings.key_refresh_interval,
         )
-        self.denylist = Denylist(DenylistStore(kv), settings.denylist_max_staleness)
+        self.denylist = Denylist.from_settings(RevocationStore(kv), settings, LEEWAY_SECONDS)
         self._verified: dict[str, VerifiedToken] = {}
         self._used: dict[str, tuple[str, float]] = {}  # token id -> (user, last use, unix time)
         self._flushed: dict[str, float] = {}  # token id -> when last_used_at was last written
@@ -156,22 +157,23 @@ class TokenService:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Load keys and denylist, then keep them fresh in a background thread (idempotent)."""
+        """Load keys and denylist, then keep them fresh in background threads (idempotent)."""
         if self._thread is not None:
             return
         with self._start_lock:
             if self._thread is not None:
                 return
             self.keys.refresh()
-            self.denylist.sync()
+            self.denylist.start()
             self._thread = threading.Thread(
                 target=self._maintain, name="vault-bridge-tokens", daemon=True
             )
             self._thread.start()
 
     def close(self) -> None:
-        """Stop the background thread, writing pending last-used times first."""
+        """Stop the background threads, writing pending last-used times first."""
         self._stop.set()
+        self.denylist.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
         try:
@@ -185,7 +187,6 @@ class TokenService:
         next_flush = time.monotonic() + min(5.0, self.settings.last_used_interval)
         while not self._stop.wait(interval):
             try:
-                self.denylist.sync()
                 now = time.monotonic()
                 if now >= next_keys:
                     next_keys = now + self.settings.key_refresh_interval

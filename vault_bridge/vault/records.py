@@ -1,12 +1,10 @@
-"""Where PAT records and the revocation denylist live in the KV mount (SPEC section 4)."""
+"""Where PAT records, provider tokens, jobs and organization profiles live in the KV mount."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from vault_bridge.vault.kv import KV, Secret
-
-DENYLIST_META = "denylist/meta"
 
 
 def pat_folder(user: str) -> str:
@@ -64,16 +62,6 @@ def org_profile_path(org: str) -> str:
     return f"orgs/{org}/profile"
 
 
-def shard_of(token_id: str) -> str:
-    """Denylist shard of a token id: its first two hex digits (256 shards)."""
-    return token_id[:2]
-
-
-def shard_path(shard: str) -> str:
-    """Path of one denylist shard: ``{token id: expiry as unix time}``."""
-    return f"denylist/shards/{shard}"
-
-
 class PatRecords:
     """PAT records under ``users/<user>/personal-access-tokens/<id>``."""
 
@@ -108,35 +96,3 @@ class PatRecords:
     def destroy(self, user: str, token_id: str) -> None:
         """Delete a record with all its versions."""
         self.kv.destroy(pat_path(user, token_id))
-
-
-class DenylistStore:
-    """Revoked token ids in 256 shards, plus a small index of shard versions to poll.
-
-    ``denylist/meta`` holds ``{"shards": {shard: version}, "resync": marker}``. A replica polls only
-    that secret; when a shard's version moved it reads that shard. The cost of a quiet poll is one
-    read, whatever the size of the denylist.
-    """
-
-    def __init__(self, kv: KV) -> None:
-        self.kv = kv
-
-    def read_meta(self) -> Secret | None:
-        """The index of shard versions."""
-        return self.kv.read(DENYLIST_META)
-
-    def write_meta(self, data: dict[str, Any], cas: int) -> int:
-        """Replace the index if it is still at version ``cas``."""
-        return self.kv.write(DENYLIST_META, data, cas=cas)
-
-    def list_shards(self) -> list[str]:
-        """Every shard that exists."""
-        return [key for key in self.kv.list("denylist/shards") if not key.endswith("/")]
-
-    def read_shard(self, shard: str) -> Secret | None:
-        """One shard's entries."""
-        return self.kv.read(shard_path(shard))
-
-    def write_shard(self, shard: str, entries: dict[str, int], cas: int) -> int:
-        """Replace a shard if it is still at version ``cas``; return the new version."""
-        return self.kv.write(shard_path(shard), entries, cas=cas)

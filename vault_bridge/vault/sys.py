@@ -1,4 +1,4 @@
-"""System backend: mounts, auth methods, policies and AppRoles, for bootstrap and doctor."""
+"""System backend: mounts, auth methods, policies and AppRoles (bootstrap, doctor); HA state."""
 
 from __future__ import annotations
 
@@ -91,6 +91,13 @@ class Sys:
         """
         body = self.client.write(f"auth/{mount}/role/{role}/secret-id", {"ttl": ttl} if ttl else {})
         return ((body or {}).get("data") or {})["secret_id"]
+
+    def leader(self) -> dict[str, Any]:
+        """HA and raft state, unauthenticated and so not audited (``raft_applied_index``).
+
+        Supported methods: GET: /sys/leader
+        """
+        return self.client.request("GET", "sys/leader", authenticated=False) or {}
 
     def delete_policy(self, name: str) -> None:
         """Delete an ACL policy.
