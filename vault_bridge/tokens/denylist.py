@@ -270,6 +270,8 @@ class Denylist:
                     continue
             data = self.store.read_slot(number)
             if data is None:
+                with self._state:
+                    self._own = {n for n in self._own if n > number}
                 return
             entries = entries_of(data)
             with self._state:
