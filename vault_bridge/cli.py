@@ -91,7 +91,12 @@ def serve(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     server = None
     if settings.embedded:
-        server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
+        server = EmbeddedOpenBao(
+            settings.data_dir,
+            settings.embedded_port,
+            audit_max_bytes=settings.embedded_audit_max_mb * 2**20,
+            audit_keep=settings.embedded_audit_keep,
+        )
         if server.is_running():
             raise Fail(f"the embedded OpenBao in {settings.data_dir} is already running")
         click.echo(f"starting the embedded OpenBao on {server.addr} (data in {server.root})")

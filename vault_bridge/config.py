@@ -29,6 +29,8 @@ class Settings:
     vault_timeout: float = 2.0
     data_dir: str = "./var"
     embedded_port: int = 8200
+    embedded_audit_max_mb: int = 64
+    embedded_audit_keep: int = 3
     host: str = "127.0.0.1"
     port: int = 8080
     issuer: str = "http://127.0.0.1:8080"
@@ -115,6 +117,11 @@ class Settings:
             raise ConfigError(
                 "VAULT_BRIDGE_DENYLIST_FULL_POLL_INTERVAL must be at least the poll interval"
             )
+        if self.embedded_audit_max_mb < 1 or self.embedded_audit_keep < 1:
+            raise ConfigError(
+                "VAULT_BRIDGE_EMBEDDED_AUDIT_MAX_MB and VAULT_BRIDGE_EMBEDDED_AUDIT_KEEP must be "
+                "at least 1"
+            )
         if bool(self.role_id) != bool(self.secret_id):
             raise ConfigError("VAULT_BRIDGE_ROLE_ID and VAULT_BRIDGE_SECRET_ID go together")
         if not self.issuer:
@@ -154,6 +161,8 @@ ENV: dict[str, str] = {
     "vault_timeout": "VAULT_BRIDGE_VAULT_TIMEOUT",
     "data_dir": "VAULT_BRIDGE_DATA_DIR",
     "embedded_port": "VAULT_BRIDGE_EMBEDDED_PORT",
+    "embedded_audit_max_mb": "VAULT_BRIDGE_EMBEDDED_AUDIT_MAX_MB",
+    "embedded_audit_keep": "VAULT_BRIDGE_EMBEDDED_AUDIT_KEEP",
     "host": "VAULT_BRIDGE_HOST",
     "port": "VAULT_BRIDGE_PORT",
     "issuer": "VAULT_BRIDGE_ISSUER",
