@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean help
+.PHONY: run test lint bench bench-scale clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,9 +30,13 @@ test: $(VENV)/.installed-dev  ## lint, then the whole suite against a real OpenB
 lint: $(VENV)/.installed-dev  ## ruff
 	$(BIN)/ruff check vault_bridge web tests benchmarks tools
 
-bench: $(VENV)/.installed-dev  ## benchmarks against a throwaway OpenBao; results go in docs/benchmarks.md by hand
+bench: $(VENV)/.installed-dev  ## benchmarks against throwaway OpenBao servers; results go in docs/benchmarks.md by hand
 	$(BIN)/python benchmarks/bench_verify.py
 	$(BIN)/python benchmarks/bench_runtime.py
+	$(BIN)/python benchmarks/bench_revocations.py
+
+bench-scale: $(VENV)/.installed-dev  ## the revocation benchmark with a million revoked tokens (several minutes)
+	$(BIN)/python benchmarks/bench_revocations.py --sizes 1000000 --window 61
 
 clean:  ## remove the virtualenv (./var, the embedded OpenBao's data, is kept)
 	rm -rf $(VENV) .pytest_cache

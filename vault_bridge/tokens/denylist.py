@@ -34,6 +34,7 @@ BUSY_TICKS = 7  # after the index moved, read without asking sys/leader for this
 OWN_SLOTS_MAX = 10_000
 CLOCK_MARGIN = 60.0  # seconds of clock skew between replicas that retention tolerates
 LOAD_ATTEMPTS = 3
+PRUNE_CHECK_EVERY = 10.0  # seconds between looks at what has expired
 
 
 class Denylist:
@@ -69,6 +70,7 @@ class Denylist:
         self._read_at = float("-inf")  # monotonic time of the last read of the log
         self._synced_at = float("-inf")  # monotonic time up to which the mirror is confirmed
         self._failing = False
+        self._prune_at = 0.0
         self._state = threading.Lock()  # position, cursor, own slots, the loading set
         self._sync_lock = threading.Lock()  # one reader of the log at a time
         self._claim_lock = threading.Lock()  # one claim at a time per replica
@@ -250,7 +252,9 @@ class Denylist:
             else:
                 self.quiet_ticks += 1
             self._confirm(started)
-        self._ids.prune()
+        if started >= self._prune_at:  # a look at the expiry histogram, not at the ids
+            self._prune_at = started + PRUNE_CHECK_EVERY
+            self._ids.prune()
 
     def _confirm(self, started: float) -> None:
         self._synced_at = max(self._synced_at, started)
