@@ -41,9 +41,9 @@ def test_an_entry_is_kept_until_expiry_plus_grace() -> None:
     revoked.add((t, FAR) for t in filler)
     # past its expiry, past expiry + grace, and past the hour: held until the hour is over
     for moment in (edge + 1, edge + 15, edge + 99):
-        assert revoked.prune(moment) == 0
+        assert revoked.maintain(moment) == 0
         assert token_id in revoked
-    assert revoked.prune(edge - edge % HOUR + HOUR + 1) == 1
+    assert revoked.maintain(edge - edge % HOUR + HOUR + 1) == 1
     assert token_id not in revoked and all(t in revoked for t in filler)
 
 
@@ -53,7 +53,7 @@ def test_a_later_expiry_wins() -> None:
     revoked.add([(token_id, NOW + 10)])
     revoked.add([(token_id, NOW + 3 * HOUR)])
     revoked.add([(token_id, NOW + 20)])  # an earlier one does not shorten it
-    assert revoked.prune(NOW + 2 * HOUR) == 0 and token_id in revoked
+    assert revoked.maintain(NOW + 2 * HOUR) == 0 and token_id in revoked
 
 
 def test_pruning_waits_until_an_eighth_is_due_or_an_hour_passed() -> None:
@@ -61,23 +61,48 @@ def test_pruning_waits_until_an_eighth_is_due_or_an_hour_passed() -> None:
     revoked._pruned_at = NOW
     revoked.add((t, FAR) for t in ids(1000))
     revoked.add((t, NOW - 2 * HOUR) for t in ids(100))  # 100 of 1100 due: under an eighth
-    assert revoked.prune(NOW + 60) == 0 and len(revoked) == 1100
-    assert revoked.prune(NOW + HOUR + 1) == 100 and len(revoked) == 1000
+    assert revoked.maintain(NOW + 60) == 0 and len(revoked) == 1100
+    assert revoked.maintain(NOW + HOUR + 1) == 100 and len(revoked) == 1000
     revoked.add((t, NOW - 2 * HOUR) for t in ids(200))  # 200 of 1200: an eighth
-    assert revoked.prune(NOW + HOUR + 2) == 200
+    assert revoked.maintain(NOW + HOUR + 2) == 200
     assert all(hour >= (NOW + HOUR) // HOUR for hour in revoked._hours)  # bounded histogram
 
 
-def test_the_table_stays_between_a_quarter_and_half_full() -> None:
+def test_the_table_stays_at_most_three_quarters_full_and_maintain_resizes_it() -> None:
     revoked = RevokedIds(grace=0)
     revoked.add((t, FAR) for t in ids(20_000))
-    assert 2 * 20_000 <= revoked.slots <= 4 * 20_000
+    assert 3 * revoked.slots >= 4 * 20_000  # writers grow it only at three quarters
+    revoked.maintain(NOW)
+    assert 2 * 20_000 <= revoked.slots <= 4 * 20_000  # maintain keeps it at most half full
     revoked.add((t, NOW - 2 * HOUR) for t in ids(60_000))
-    assert revoked.slots <= 4 * 80_000
-    assert revoked.prune(NOW) == 60_000
+    assert 4 * 80_000 <= 3 * revoked.slots <= 4 * 4 * 80_000
+    assert revoked.maintain(NOW) == 60_000
     assert 2 * 20_000 <= revoked.slots <= 4 * 20_000  # shrinks again
     revoked.reserve(100_000)
     assert revoked.slots >= 200_000 and len(revoked) == 20_000
+
+
+def test_additions_during_maintenance_are_kept() -> None:
+    revoked = RevokedIds(grace=0)
+    revoked.add((t, NOW - 2 * HOUR) for t in ids(100_000))  # all due: a long copy
+    revoked.add((t, FAR) for t in ids(100_000))
+    added: list[str] = []
+    started = threading.Event()
+
+    def write() -> None:
+        started.wait()
+        for _ in range(200):
+            batch = ids(20)
+            revoked.add((t, FAR) for t in batch)
+            added.extend(batch)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    started.set()
+    dropped = revoked.maintain(NOW)
+    writer.join()
+    assert dropped == 100_000
+    assert all(t in revoked for t in added) and len(revoked) == 100_000 + len(added)
 
 
 def test_memory_per_id_is_bounded() -> None:
@@ -122,10 +147,10 @@ def test_readers_never_miss_an_id_while_the_table_is_rebuilt() -> None:
     reader = threading.Thread(target=read)
     reader.start()
     try:
-        for _ in range(20):  # each growth rebuilds the table; pruning rebuilds it too
+        for _ in range(20):  # growth copies the table; dropping expired ids copies it too
             revoked.add((t, FAR) for t in ids(2000))
             revoked.add((t, NOW - 2 * HOUR) for t in ids(2000))
-            revoked.prune(NOW + 2 * HOUR)
+            revoked.maintain(NOW + 2 * HOUR)
     finally:
         done.set()
         reader.join()

@@ -16,6 +16,9 @@ import logging
 import random
 import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from typing import Any
 
 from vault_bridge.config import Settings
@@ -34,7 +37,7 @@ BUSY_TICKS = 7  # after the index moved, read without asking sys/leader for this
 OWN_SLOTS_MAX = 10_000
 CLOCK_MARGIN = 60.0  # seconds of clock skew between replicas that retention tolerates
 LOAD_ATTEMPTS = 3
-PRUNE_CHECK_EVERY = 10.0  # seconds between looks at what has expired
+PREFETCH = 4  # checkpoint chunks read ahead during a load
 
 
 class Denylist:
@@ -70,7 +73,6 @@ class Denylist:
         self._read_at = float("-inf")  # monotonic time of the last read of the log
         self._synced_at = float("-inf")  # monotonic time up to which the mirror is confirmed
         self._failing = False
-        self._prune_at = 0.0
         self._state = threading.Lock()  # position, cursor, own slots, the loading set
         self._sync_lock = threading.Lock()  # one reader of the log at a time
         self._claim_lock = threading.Lock()  # one claim at a time per replica
@@ -252,9 +254,6 @@ class Denylist:
             else:
                 self.quiet_ticks += 1
             self._confirm(started)
-        if started >= self._prune_at:  # a look at the expiry histogram, not at the ids
-            self._prune_at = started + PRUNE_CHECK_EVERY
-            self._ids.prune()
 
     def _confirm(self, started: float) -> None:
         self._synced_at = max(self._synced_at, started)
@@ -319,11 +318,23 @@ class Denylist:
         raise ServiceUnavailable("the revocation checkpoint kept changing while loading it")
 
     def _load_chunks(self, ids: RevokedIds, checkpoint: Checkpoint) -> bool:
-        for chunk in checkpoint.chunks:
-            data = self.store.read_chunk(chunk.key)
-            if data is None:
-                return False
-            ids.add(decode_chunk(data).items())
+        """Read the chunks, a few ahead of the one being added (Vault's time and ours overlap,
+        and at most ``PREFETCH`` chunks wait in memory)."""
+        keys = iter([chunk.key for chunk in checkpoint.chunks])
+        with ThreadPoolExecutor(PREFETCH, thread_name_prefix="revocations-load") as pool:
+            pending = deque(
+                pool.submit(self.store.read_chunk, key) for key in islice(keys, PREFETCH)
+            )
+            while pending:
+                data = pending.popleft().result()
+                following = next(keys, None)
+                if following is not None:
+                    pending.append(pool.submit(self.store.read_chunk, following))
+                if data is None:  # replaced by a compaction meanwhile
+                    for future in pending:
+                        future.cancel()
+                    return False
+                ids.add(decode_chunk(data).items())
         return True
 
     def _initialize(self) -> Any:
@@ -367,10 +378,12 @@ class Denylist:
     # -- compaction ----------------------------------------------------------------------------
 
     def _compact(self) -> None:
-        """The compaction thread: cheap local checks, a manifest read only when there is work."""
+        """The housekeeping thread: the in-memory table's upkeep, and compaction (cheap local
+        checks; a manifest read only when there is work)."""
         policy = self.policy
         maintain_at = time.monotonic() + random.uniform(0.1, 1.0) * policy.maintain_every  # noqa: S311
         while not self._stop.wait(policy.check_every * random.uniform(0.5, 1.5)):  # noqa: S311
+            self._ids.maintain()  # grow the table or drop expired ids, off the follower's path
             position = self._position
             if position is None:
                 continue
