@@ -321,19 +321,25 @@ def audited_reads(audit_log: Path, offset: int, fragment: str) -> int:
     )
 
 
-@pytest.mark.slow
-def test_a_quiet_vault_is_confirmed_by_the_raft_index_without_reads(quiet_bao) -> None:
+def quiet_follower(server: EmbeddedOpenBao, full_poll_interval: float) -> tuple[str, Denylist]:
+    """A started follower on a fresh prefix, once the writes of its start have settled (they
+    moved the index: a few reads, then quiet ticks)."""
     prefix = f"q{uuid.uuid4().hex[:8]}"
     follower = Denylist(
-        RevocationStore(KV(quiet_bao.admin_client(), "kv"), prefix),
+        RevocationStore(KV(server.admin_client(), "kv"), prefix),
         1.0,
         poll_interval=0.1,
-        full_poll_interval=60,
+        full_poll_interval=full_poll_interval,
     )
     follower.start()
+    eventually(lambda: follower.quiet_ticks > 0, timeout=3)
+    return prefix, follower
+
+
+@pytest.mark.slow
+def test_a_quiet_vault_is_confirmed_by_the_raft_index_without_reads(quiet_bao) -> None:
+    prefix, follower = quiet_follower(quiet_bao, full_poll_interval=60)
     try:
-        # the manifest written at start moved the index: a few reads, then quiet ticks
-        eventually(lambda: follower.quiet_ticks > 0, timeout=3)
         offset = quiet_bao.audit_log.stat().st_size
         quiet = follower.quiet_ticks
         calls = follower.store.kv.client.calls
@@ -359,16 +365,8 @@ def test_a_quiet_vault_is_confirmed_by_the_raft_index_without_reads(quiet_bao) -
 
 @pytest.mark.slow
 def test_the_safety_net_reads_even_when_the_index_stands_still(quiet_bao) -> None:
-    prefix = f"s{uuid.uuid4().hex[:8]}"
-    follower = Denylist(
-        RevocationStore(KV(quiet_bao.admin_client(), "kv"), prefix),
-        1.0,
-        poll_interval=0.1,
-        full_poll_interval=0.5,
-    )
-    follower.start()
+    prefix, follower = quiet_follower(quiet_bao, full_poll_interval=0.5)
     try:
-        eventually(lambda: follower.quiet_ticks > 0, timeout=3)
         offset = quiet_bao.audit_log.stat().st_size
         time.sleep(2.0)
         reads = audited_reads(quiet_bao.audit_log, offset, f"{prefix}/log")
