@@ -23,12 +23,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run  ## serve on http://127.0.0.1:8080 with an embedded OpenBao under ./var (or VAULT_ADDR)
 	$(BIN)/vault-bridge serve
 
-test: $(VENV)/.installed-dev  ## lint, then the whole suite against a real OpenBao it starts itself
-	$(BIN)/ruff check vault_bridge web tests benchmarks tools
+test: lint  ## lint, then the whole suite against a real OpenBao it starts itself
 	$(BIN)/python -m pytest
 
-lint: $(VENV)/.installed-dev  ## ruff
-	$(BIN)/ruff check vault_bridge web tests benchmarks tools
+lint: $(VENV)/.installed-dev  ## ruff, and mypy (strict) on vault_bridge and web
+	$(BIN)/ruff check vault_bridge web tests benchmarks
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed-dev  ## benchmarks against throwaway OpenBao servers; results go in docs/benchmarks.md by hand
 	$(BIN)/python benchmarks/bench_verify.py

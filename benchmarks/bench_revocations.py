@@ -34,6 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import requests
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import bench_settings, throwaway_openbao
@@ -59,19 +61,20 @@ FOLLOWER_POLICY = CompactionPolicy(fold_after=10**9, maintain_every=10**6)
 
 
 class MeteredClient(VaultClient):
-    """A VaultClient that counts the JSON bytes it sends in writes and receives in answers."""
+    """A VaultClient that also counts the bytes it sends in writes and receives (a response hook
+    on its HTTP session)."""
 
-    bytes_written = 0
-    bytes_read = 0
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bytes_written = 0
+        self.bytes_read = 0
+        self._session.hooks["response"].append(self._count)
 
-    def request(self, method: str, path: str, **options: Any) -> dict[str, Any] | None:
-        body = options.get("json")
-        result = super().request(method, path, **options)
-        if body is not None and method in ("POST", "PUT", "PATCH"):
-            self.bytes_written += len(json.dumps(body))
-        if result:
-            self.bytes_read += len(json.dumps(result))
-        return result
+    def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        request = response.request
+        if request.method in ("POST", "PUT", "PATCH") and request.body:
+            self.bytes_written += len(request.body)
+        self.bytes_read += len(response.content)
 
 
 def metered(server: EmbeddedOpenBao) -> MeteredClient:

@@ -85,9 +85,7 @@ def service_settings(admin_client: VaultClient, base_settings: Settings) -> Sett
 
 
 def _fields(settings: Settings) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(settings)
+    return settings.model_dump()
 
 
 @pytest.fixture
@@ -144,7 +142,7 @@ def make_user(admin: Services) -> Iterator[Callable[..., Account]]:
         for org, role in user.memberships.items():
             if role == "owner" and admin.orgs.profile(org) is not None:
                 admin.orgs.delete(org, actor="test-cleanup")
-        admin.delete_user(user_id, actor="test-cleanup")
+        admin.accounts.delete(user_id, actor="test-cleanup")
 
 
 @pytest.fixture

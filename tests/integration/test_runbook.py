@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -175,7 +174,7 @@ def test_seal_in_an_emergency_then_recover_and_restore_a_snapshot(
     settings = Settings.from_env(
         env={},
         **{
-            **asdict(base_settings),
+            **base_settings.model_dump(),
             "vault_addr": own_server.addr,
             "role_id": sys_.approle_role_id("approle", SERVICE_ROLE),
             "secret_id": sys_.approle_secret_id("approle", SERVICE_ROLE),

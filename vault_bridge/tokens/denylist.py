@@ -101,14 +101,18 @@ class Denylist:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Load the denylist, then follow the log in a thread of its own (idempotent).
+        """Load the denylist now, then follow the log in a thread of its own (idempotent).
 
-        Raises when the first load fails; a later call tries again.
+        When Vault cannot be reached yet the follower keeps trying to load it; until then
+        ``check_fresh`` fails closed.
         """
         with self._start_lock:
             if self._threads:
                 return
-            self.sync()
+            try:
+                self.sync()
+            except VaultBridgeError as exc:
+                self._report(exc.message)
             self._stop.clear()
             self._threads = [
                 threading.Thread(target=self._follow, name="vault-bridge-revocations", daemon=True),

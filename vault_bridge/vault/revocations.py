@@ -71,9 +71,9 @@ class RevocationStore:
         secret = self.kv.read(f"{self.prefix}/chunks/{key}")
         return None if secret is None else secret.data
 
-    def write_chunk(self, key: str, entries: dict[str, int]) -> None:
+    def write_chunk(self, key: str, data: dict[str, str]) -> None:
         """Create a checkpoint chunk (chunks are never rewritten)."""
-        self.kv.write(f"{self.prefix}/chunks/{key}", entries, cas=0)
+        self.kv.write(f"{self.prefix}/chunks/{key}", data, cas=0)
 
     def delete_chunk(self, key: str) -> None:
         """Delete a chunk no manifest refers to any more."""
