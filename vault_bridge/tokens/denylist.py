@@ -385,8 +385,9 @@ class Denylist:
         """The housekeeping thread: the in-memory table's upkeep, and compaction (cheap local
         checks; a manifest read only when there is work)."""
         policy = self.policy
-        maintain_at = time.monotonic() + random.uniform(0.1, 1.0) * policy.maintain_every  # noqa: S311
-        while not self._stop.wait(policy.check_every * random.uniform(0.5, 1.5)):  # noqa: S311
+        jitter = random.Random()  # noqa: S311 - spreading replicas out; not the shared generator
+        maintain_at = time.monotonic() + jitter.uniform(0.1, 1.0) * policy.maintain_every
+        while not self._stop.wait(policy.check_every * jitter.uniform(0.5, 1.5)):
             self._ids.maintain()  # grow the table or drop expired ids, off the follower's path
             position = self._position
             if position is None:
@@ -405,4 +406,4 @@ class Denylist:
             self._known_through = checkpoint.through
             pending = checkpoint.folded or checkpoint.retired
             wait = policy.delete_after + policy.check_every if pending else policy.maintain_every
-            maintain_at = now + min(wait, policy.maintain_every) * random.uniform(0.9, 1.1)  # noqa: S311
+            maintain_at = now + min(wait, policy.maintain_every) * jitter.uniform(0.9, 1.1)

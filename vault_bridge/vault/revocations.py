@@ -16,13 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 from vault_bridge.vault.kv import KV, Secret
+from vault_bridge.vault.names import DENYLIST_FOLDER
 from vault_bridge.vault.sys import Sys
 
 
 class RevocationStore:
     """KV operations on the revocation log, its checkpoint, and the earlier shard layout."""
 
-    def __init__(self, kv: KV, prefix: str = "denylist") -> None:
+    def __init__(self, kv: KV, prefix: str = DENYLIST_FOLDER) -> None:
         self.kv = kv
         self.prefix = prefix.strip("/")
         self._sys = Sys(kv.client)
