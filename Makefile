@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean help wheels image test-containers
+.PHONY: run test lint bench bench-scale clean help wheels image test-containers
 
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' vault_bridge/__init__.py)
 WHEELS := build/wheels
@@ -38,9 +38,13 @@ lint: $(VENV)/.installed-dev  ## ruff, and mypy (strict) on vault_bridge and web
 	$(BIN)/ruff check vault_bridge web tests benchmarks
 	$(BIN)/mypy
 
-bench: $(VENV)/.installed-dev  ## benchmarks against a throwaway OpenBao; results go in docs/benchmarks.md by hand
+bench: $(VENV)/.installed-dev  ## benchmarks against throwaway OpenBao servers; results go in docs/benchmarks.md by hand
 	$(BIN)/python benchmarks/bench_verify.py
 	$(BIN)/python benchmarks/bench_runtime.py
+	$(BIN)/python benchmarks/bench_revocations.py
+
+bench-scale: $(VENV)/.installed-dev  ## the revocation benchmark with a million revoked tokens (several minutes)
+	$(BIN)/python benchmarks/bench_revocations.py --sizes 1000000 --window 61
 
 wheels: $(VENV)/.installed-run  ## build/wheels: vault-bridge and all its dependencies as wheels, what the image installs
 	rm -rf $(WHEELS)

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     vault_timeout: float = _bridge("VAULT_TIMEOUT", 2.0)
     data_dir: str = _bridge("DATA_DIR", "./var")
     embedded_port: int = _bridge("EMBEDDED_PORT", 8200)
+    embedded_audit_max_mb: int = _bridge("EMBEDDED_AUDIT_MAX_MB", 64)
+    embedded_audit_keep: int = _bridge("EMBEDDED_AUDIT_KEEP", 3)
     host: str = _bridge("HOST", "127.0.0.1")
     port: int = _bridge("PORT", 8080)
     issuer: str = _bridge("ISSUER", "http://127.0.0.1:8080")
@@ -59,6 +61,7 @@ class Settings(BaseSettings):
     pat_max_days: int = _bridge("PAT_MAX_DAYS", 366)
     denylist_poll_interval: float = _bridge("DENYLIST_POLL_INTERVAL", 0.5)
     denylist_max_staleness: float = _bridge("DENYLIST_MAX_STALENESS", 10.0)
+    denylist_full_poll_interval: float = _bridge("DENYLIST_FULL_POLL_INTERVAL", 30.0)
     key_refresh_interval: float = _bridge("KEY_REFRESH_INTERVAL", 60.0)
     directory_cache_ttl: float = _bridge("DIRECTORY_CACHE_TTL", 2.0)
     last_used_interval: float = _bridge("LAST_USED_INTERVAL", 300.0)
@@ -124,6 +127,15 @@ class Settings(BaseSettings):
         if self.denylist_max_staleness < 2 * self.denylist_poll_interval:
             raise ValueError(
                 "VAULT_BRIDGE_DENYLIST_MAX_STALENESS must be at least twice the poll interval"
+            )
+        if self.denylist_full_poll_interval < self.denylist_poll_interval:
+            raise ValueError(
+                "VAULT_BRIDGE_DENYLIST_FULL_POLL_INTERVAL must be at least the poll interval"
+            )
+        if self.embedded_audit_max_mb < 1 or self.embedded_audit_keep < 1:
+            raise ValueError(
+                "VAULT_BRIDGE_EMBEDDED_AUDIT_MAX_MB and VAULT_BRIDGE_EMBEDDED_AUDIT_KEEP must be "
+                "at least 1"
             )
         if bool(self.role_id) != bool(self.secret_id):
             raise ValueError("VAULT_BRIDGE_ROLE_ID and VAULT_BRIDGE_SECRET_ID go together")

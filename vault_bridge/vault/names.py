@@ -40,6 +40,7 @@ def org_policy_name(org: str, kind: str) -> str:
 SESSION_KEY_PATH = "config/session"
 GRANT_KEY_PATH = "config/grants"
 REDEEMED_FOLDER = "runtime/redeemed"
+DENYLIST_FOLDER = "denylist"  # the revocation log, its checkpoint and chunks (revocations.py)
 PLATFORM_OWNER: tuple[OwnerKind, str] = ("platform", "default")
 
 
