@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean help
+.PHONY: run test test-fast browser lint bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -23,9 +23,21 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run  ## serve on http://127.0.0.1:8080 with an embedded OpenBao under ./var (or VAULT_ADDR)
 	$(BIN)/vault-bridge serve
 
-test: $(VENV)/.installed-dev  ## lint, then the whole suite against a real OpenBao it starts itself
+# The suite runs on TEST_WORKERS pytest-xdist workers, each with its own OpenBao; the browser tests
+# stay together on one worker (one Chromium). TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
+test: $(VENV)/.installed-dev browser  ## lint, then the whole suite against real OpenBao servers it starts itself
 	$(BIN)/ruff check vault_bridge web tests benchmarks tools
-	$(BIN)/python -m pytest
+	$(PYTEST)
+
+test-fast: $(VENV)/.installed-dev browser  ## lint, then the suite without the slow multi-server tests (-m "not slow")
+	$(BIN)/ruff check vault_bridge web tests benchmarks tools
+	$(PYTEST) -m "not slow"
+
+browser: $(VENV)/.installed-dev  ## get a Chromium for the browser tests where it is missing (apt as root, else Playwright)
+	@$(BIN)/python -m tests.browser.chromium
 
 lint: $(VENV)/.installed-dev  ## ruff
 	$(BIN)/ruff check vault_bridge web tests benchmarks tools

@@ -1,6 +1,8 @@
-"""Fixtures: one real OpenBao per test session (the embedded module itself), apps built on it.
+"""Fixtures: one real OpenBao per test process (the embedded module itself), apps built on it.
 
-Nothing here mocks hvac or Vault: every test talks to the server started below.
+Nothing here mocks hvac or Vault: every test talks to the server started below. Under
+pytest-xdist (``make test``) each worker is its own process with its own OpenBao, so workers share
+nothing but the machine.
 """
 
 from __future__ import annotations
@@ -24,6 +26,20 @@ from vault_bridge.vault.sys import Sys
 ISSUER = "https://vault-bridge.test"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the slow tests first, and keep the browser tests on one xdist worker.
+
+    Slow tests are long single units of work: started first, they overlap with the many short
+    tests on the other worker instead of trailing at the end. The browser tests share one
+    Chromium per worker (``--dist loadgroup`` sends a group to a single worker).
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable sort
+    if config.pluginmanager.hasplugin("xdist"):
+        for item in items:
+            if item.nodeid.startswith("tests/browser/"):
+                item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 @pytest.fixture(scope="session")
 def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedOpenBao]:
     """A real OpenBao (raft, static seal, self-init, audit log) on free loopback ports."""
@@ -31,10 +47,27 @@ def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedOpenBao]:
         bao_binary()
     except FileNotFoundError as exc:  # pragma: no cover - the dev extra installs it
         pytest.fail(str(exc))
-    server = EmbeddedOpenBao(tmp_path_factory.mktemp("openbao"), free_port_pair())
-    server.start()
+    server = start_openbao(tmp_path_factory, "openbao")
     yield server
     server.stop()
+
+
+def start_openbao(tmp_path_factory: pytest.TempPathFactory, name: str) -> EmbeddedOpenBao:
+    """Start an EmbeddedOpenBao in a new temporary folder, on another port pair if one is taken.
+
+    A free port pair can be taken by another process (another worker, another suite) between the
+    check and OpenBao's bind; the server then exits at once and a second pair is tried.
+    """
+    attempts = 3
+    while True:
+        attempts -= 1
+        server = EmbeddedOpenBao(tmp_path_factory.mktemp(name), free_port_pair())
+        try:
+            server.start()
+            return server
+        except RuntimeError:
+            if not attempts or "address already in use" not in server.server_log.read_text():
+                raise
 
 
 @pytest.fixture(scope="session")
