@@ -26,14 +26,29 @@ from vault_bridge.vault.sys import Sys
 ISSUER = "https://vault-bridge.test"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis without its per-example deadline: a loaded machine is slow, not wrong."""
+    from hypothesis import settings
+
+    settings.register_profile("vault-bridge", deadline=None)
+    settings.load_profile("vault-bridge")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the slow tests first, and keep the browser tests on one xdist worker.
+    """Run the slow tests first and those that fill the denylist last; browser tests together.
 
     Slow tests are long single units of work: started first, they overlap with the many short
-    tests on the other worker instead of trailing at the end. The browser tests share one
+    tests on the other worker instead of trailing at the end. A test that fills the denylist
+    makes every later app start on its worker read all of it. The browser tests share one
     Chromium per worker (``--dist loadgroup`` sends a group to a single worker).
     """
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable sort
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow"):
+            return 0
+        return 2 if item.get_closest_marker("fills_denylist") else 1
+
+    items.sort(key=rank)  # stable: collection order within a rank
     if config.pluginmanager.hasplugin("xdist"):
         for item in items:
             if item.nodeid.startswith("tests/browser/"):
@@ -158,15 +173,35 @@ def api(client: Any) -> Api:
     return Api(client)
 
 
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """The accounts' password as bcrypt at cost 5, the least OpenBao's userpass accepts."""
+    import bcrypt
+
+    return bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(5)).decode()
+
+
 @pytest.fixture
-def make_user(admin: Services) -> Iterator[Callable[..., Account]]:
-    """Create accounts; deleted again after the test."""
+def make_user(admin: Services, password_hash: str) -> Iterator[Callable[..., Account]]:
+    """Create accounts; deleted again after the test.
+
+    Each account is created by the service as usual (OpenBao hashes the password at bcrypt's
+    cost 10), then given the same password hashed at cost 5: every sign-in is still checked by
+    OpenBao's userpass, in a few milliseconds of its CPU instead of about 80 (most tests sign in).
+    """
     created: list[str] = []
+    mount = admin.settings.userpass_mount
 
     def build(prefix: str = "u", **profile: str) -> Account:
-        account = Account(unique_id(prefix), "correct horse battery staple")
+        account = Account(unique_id(prefix), PASSWORD)
         admin.directory.create_user(account.id, account.password, **profile)
         created.append(account.id)
+        admin.client.write(
+            f"auth/{mount}/users/{account.id}/password", {"password_hash": password_hash}
+        )
         return account
 
     yield build

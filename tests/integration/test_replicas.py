@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.helpers import Account, Api, eventually, pat_headers
 from vault_bridge.vault.client import VaultClient
 
@@ -37,6 +39,7 @@ def test_revocation_on_one_replica_reaches_the_other_within_a_second(make_app, m
     assert services_b.client.calls - calls_before <= elapsed * 10 + 4
 
 
+@pytest.mark.fills_denylist
 def test_quiet_poll_costs_one_read_whatever_the_denylist_size(make_app, admin) -> None:
     replica = make_app()
     services = replica.extensions["vault_bridge"]
