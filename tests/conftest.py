@@ -7,8 +7,10 @@ nothing but the machine.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -24,6 +26,7 @@ from vault_bridge.vault.client import VaultClient
 from vault_bridge.vault.sys import Sys
 
 ISSUER = "https://vault-bridge.test"
+_early_bao: list[Future[EmbeddedOpenBao]] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -32,6 +35,29 @@ def pytest_configure(config: pytest.Config) -> None:
 
     settings.register_profile("vault-bridge", deadline=None)
     settings.load_profile("vault-bridge")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start this process's OpenBao at once: its start is mostly waiting, which overlaps collection.
+
+    Not in an xdist controller (it runs no tests) nor when only collecting; the ``bao`` fixture
+    takes the server over, or starts one itself when none was started here.
+    """
+    config = session.config
+    factory = getattr(config, "_tmp_path_factory", None)  # what tmp_path_factory returns
+    runs_tests = hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", 0)
+    if factory is None or not runs_tests or config.option.collectonly:
+        return
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openbao-start")
+    _early_bao.append(executor.submit(start_openbao, factory, "openbao"))
+    executor.shutdown(wait=False)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop an OpenBao started early that no test used."""
+    for future in _early_bao:
+        with contextlib.suppress(Exception):
+            future.result().stop()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -62,7 +88,7 @@ def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedOpenBao]:
         bao_binary()
     except FileNotFoundError as exc:  # pragma: no cover - the dev extra installs it
         pytest.fail(str(exc))
-    server = start_openbao(tmp_path_factory, "openbao")
+    server = _early_bao.pop().result() if _early_bao else start_openbao(tmp_path_factory, "openbao")
     yield server
     server.stop()
 
