@@ -24,8 +24,10 @@ run: $(VENV)/.installed-run  ## serve on http://127.0.0.1:8080 with an embedded 
 	$(BIN)/vault-bridge serve
 
 # The suite runs on TEST_WORKERS pytest-xdist workers, each with its own OpenBao; the browser tests
-# stay together on one worker (one Chromium). TEST_WORKERS=0 runs it in this one process.
-TEST_WORKERS ?= auto
+# stay together on one worker (one Chromium). One more worker than CPUs: a worker alternates
+# between itself and its OpenBao and often waits on a server starting, so one per CPU leaves
+# cores idle. TEST_WORKERS=0 runs the suite in this one process.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test: $(VENV)/.installed-dev browser  ## lint, then the whole suite against real OpenBao servers it starts itself
