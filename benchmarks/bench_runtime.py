@@ -6,7 +6,7 @@ Both paths run in the same process against the same throwaway embedded OpenBao:
   bare Vault    the service token reads the KV secret with X-Vault-Wrap-TTL, the runner unwraps
 The app is driven through Flask's test client (no socket), Vault over loopback HTTP.
 
-Budget (DESIGN.md): vault-bridge <= 1.5x bare Vault.
+Budget (docs/benchmarks.md): vault-bridge <= 1.5x bare Vault.
 Run: .venv/bin/python benchmarks/bench_runtime.py
 """
 

@@ -20,6 +20,7 @@ from tests.helpers import free_port_pair
 from vault_bridge.embedded import EmbeddedOpenBao, bao_binary
 from vault_bridge.errors import ServiceUnavailable
 from vault_bridge.vault.client import VaultClient, VaultError
+from vault_bridge.vault.sys import Sys
 
 FOLLOWER = """\
 disable_mlock = true
@@ -138,10 +139,7 @@ class Cluster:
 
     def leader(self, via: str) -> str:
         """Name of the active node, as seen from ``via``."""
-        body = VaultClient(self.nodes[via], timeout=1).request(
-            "GET", "sys/leader", authenticated=False
-        )
-        address = (body or {}).get("leader_address", "")
+        address = Sys(VaultClient(self.nodes[via], timeout=1)).leader().get("leader_address", "")
         for name, addr in self.nodes.items():
             if addr == address:
                 return name

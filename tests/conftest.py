@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.container_server import server_under_test
 from tests.helpers import Account, Api, free_port_pair, unique_id
 from vault_bridge.app import create_app
 from vault_bridge.bootstrap import RUNNER_ROLE, SERVICE_ROLE, bootstrap
@@ -94,7 +95,7 @@ def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedOpenBao]:
 
 
 def start_openbao(tmp_path_factory: pytest.TempPathFactory, name: str) -> EmbeddedOpenBao:
-    """Start an EmbeddedOpenBao in a new temporary folder, on another port pair if one is taken.
+    """Start the server under test in a new temporary folder, on another port pair if one is taken.
 
     A free port pair can be taken by another process (another worker, another suite) between the
     check and OpenBao's bind; the server then exits at once and a second pair is tried.
@@ -102,12 +103,13 @@ def start_openbao(tmp_path_factory: pytest.TempPathFactory, name: str) -> Embedd
     attempts = 3
     while True:
         attempts -= 1
-        server = EmbeddedOpenBao(tmp_path_factory.mktemp(name), free_port_pair())
+        server = server_under_test(tmp_path_factory.mktemp(name), free_port_pair())
         try:
             server.start()
             return server
         except RuntimeError:
-            if not attempts or "address already in use" not in server.server_log.read_text():
+            log = server.server_log
+            if not attempts or not log.exists() or "address already in use" not in log.read_text():
                 raise
 
 
@@ -159,9 +161,7 @@ def service_settings(admin_client: VaultClient, base_settings: Settings) -> Sett
 
 
 def _fields(settings: Settings) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(settings)
+    return settings.model_dump()
 
 
 @pytest.fixture
@@ -238,7 +238,7 @@ def make_user(admin: Services, password_hash: str) -> Iterator[Callable[..., Acc
         for org, role in user.memberships.items():
             if role == "owner" and admin.orgs.profile(org) is not None:
                 admin.orgs.delete(org, actor="test-cleanup")
-        admin.delete_user(user_id, actor="test-cleanup")
+        admin.accounts.delete(user_id, actor="test-cleanup")
 
 
 @pytest.fixture

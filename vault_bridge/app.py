@@ -10,43 +10,22 @@ import time
 import uuid
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
-from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import URLSafeTimedSerializer
+from flask import Flask, Response, g, request
 
+from vault_bridge import auth
+from vault_bridge.api.payload import StrictJSONProvider
+from vault_bridge.auth.session import VaultKeyedSessionInterface
 from vault_bridge.config import Settings
-from vault_bridge.errors import ServiceUnavailable
-from vault_bridge.services import Services
+from vault_bridge.connect import bundled_runner_client, vault_client
+from vault_bridge.services import EXTENSION, Services
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("vault_bridge.access")
-
-
-class VaultKeyedSessionInterface(SecureCookieSessionInterface):
-    """Signed session cookies whose key is read from Vault on first use (not at start-up)."""
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        """Secure when configured, and always when the request came over https."""
-        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
-            has_request_context() and request.is_secure
-        )
-
-    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        services: Services = app.extensions["vault_bridge"]
-        try:
-            key = services.session_key()
-        except ServiceUnavailable:
-            return None  # no session this request: callers get 401/503, never a forged session
-        signer_kwargs = {"key_derivation": self.key_derivation, "digest_method": self.digest_method}
-        return URLSafeTimedSerializer(
-            key, salt=self.salt, serializer=self.serializer, signer_kwargs=signer_kwargs
-        )
-
-
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MAX_BODY = 64 * 1024
 
 
-def _register_request_id(app: Flask) -> None:
+def _register_request_id(app: Flask, services: Services) -> None:
     """Every request gets an id (the caller's X-Request-Id if sane), echoed in the response."""
 
     @app.before_request
@@ -60,14 +39,11 @@ def _register_request_id(app: Flask) -> None:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         seconds = time.perf_counter() - g.get("started", time.perf_counter())
         route = request.url_rule.rule if request.url_rule else "unmatched"
-        metrics = app.extensions["vault_bridge"].metrics
-        metrics.inc(
-            "vault_bridge_http_requests_total",
-            route=route,
-            method=request.method,
-            status=str(response.status_code),
+        status = str(response.status_code)
+        services.metrics.inc(
+            "vault_bridge_http_requests_total", route=route, method=request.method, status=status
         )
-        metrics.observe("vault_bridge_http_request_duration_seconds", seconds, route=route)
+        services.metrics.observe("vault_bridge_http_request_duration_seconds", seconds, route=route)
         principal = g.get("principal")
         access_log.info(
             json.dumps(
@@ -88,11 +64,19 @@ def _register_request_id(app: Flask) -> None:
         return response
 
 
+def build_services(settings: Settings) -> Services:
+    """The services for ``settings``, with the bundled runner's identity when configured."""
+    client = vault_client(settings)
+    return Services(settings, client, runner_vault=bundled_runner_client(settings, client.addr))
+
+
 def create_app(
     settings: Settings | None = None, services: Services | None = None, **overrides: Any
 ) -> Flask:
-    """Build an app: ``settings`` (default: the environment) and optional ready-made services."""
+    """Build an app: ``settings`` (default: the environment) and optional ready-made services;
+    the services' background work starts here, not on a first request."""
     settings = settings or Settings.from_env(**overrides)
+    services = services or build_services(settings)
     app = Flask(__name__)
     app.config.update(
         SESSION_COOKIE_NAME="vault_bridge_session",
@@ -100,19 +84,19 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.cookie_secure,
         PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=settings.session_lifetime),
-        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_CONTENT_LENGTH=MAX_BODY,
     )
     app.url_map.merge_slashes = False  # "/orgs//members" is a 404, not a redirect to a guess
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.session_interface = VaultKeyedSessionInterface()
-    app.extensions["vault_bridge"] = services or Services(settings)
-    app.extensions["vault_bridge_settings"] = settings
+    app.json = StrictJSONProvider(app)
+    app.session_interface = VaultKeyedSessionInterface(services.session_key)
+    app.extensions[EXTENSION] = services
+    auth.init_app(app, services.authenticator)
 
     from vault_bridge.api import errors, meta, orgs, providers, runtime, session, user
     from vault_bridge.compat import qc_catalog, quantum
 
     errors.register(app)
-    _register_request_id(app)
+    _register_request_id(app, services)
     for blueprint in (
         meta.bp,
         session.bp,
@@ -128,4 +112,5 @@ def create_app(
     from vault_bridge.web import init_web
 
     init_web(app)
+    services.start()
     return app

@@ -2,97 +2,30 @@
 
 from __future__ import annotations
 
-import functools
 import secrets
 from dataclasses import dataclass, field
-from importlib import resources
-from importlib.abc import Traversable
-from pathlib import Path
 
 from vault_bridge.config import Settings
 from vault_bridge.errors import ServiceUnavailable
 from vault_bridge.vault.client import CasConflict, VaultClient, VaultError
 from vault_bridge.vault.kv import KV
-from vault_bridge.vault.sys import Sys
+from vault_bridge.vault.names import (
+    RUNNER_POLICY,
+    RUNNER_ROLE,
+    SERVICE_POLICY,
+    SERVICE_ROLE,
+    SESSION_KEY_PATH,
+)
+from vault_bridge.vault.policies import load_policies
+from vault_bridge.vault.sys import RoleSettings, Sys
 from vault_bridge.vault.transit import Transit
 
-SERVICE_ROLE = "vault-bridge"
-RUNNER_ROLE = "vault-bridge-runner"
-SERVICE_POLICY = "vault-bridge-service"
-RUNNER_POLICY = "vault-bridge-runner"
-USER_POLICY = "vault-bridge-user"
-SESSION_KEY_PATH = "config/session"
+__all__ = ["RUNNER_ROLE", "SERVICE_ROLE", "BootstrapReport", "Check", "bootstrap", "doctor"]
 
 APPROLES = {
-    SERVICE_ROLE: {"token_policies": [SERVICE_POLICY], "token_ttl": "1h", "token_max_ttl": "24h"},
-    RUNNER_ROLE: {"token_policies": [RUNNER_POLICY], "token_ttl": "10m", "token_max_ttl": "1h"},
+    SERVICE_ROLE: RoleSettings(policies=(SERVICE_POLICY,), ttl="1h", max_ttl="24h"),
+    RUNNER_ROLE: RoleSettings(policies=(RUNNER_POLICY,), ttl="10m", max_ttl="1h"),
 }
-TRANSIT_KEY_TYPES = {"ed25519": "ed25519", "ecdsa-p256": "ecdsa-p256"}
-
-
-def render_policy(text: str, settings: Settings) -> str:
-    """A policy file with the default mount and key names replaced by the configured ones."""
-    text = text.replace("vault-bridge-transit/", f"{settings.transit_mount}/")
-    for verb in ("sign", "keys"):
-        text = text.replace(f"/{verb}/personal-access-tokens", f"/{verb}/{settings.transit_key}")
-    lines = []
-    for line in text.splitlines(keepends=True):
-        if line.startswith('path "vault-bridge/'):
-            line = line.replace('path "vault-bridge/', f'path "{settings.kv_mount}/', 1)
-        lines.append(line)
-    return "".join(lines).replace('"auth/userpass/', f'"auth/{settings.userpass_mount}/')
-
-
-def policy_root(settings: Settings) -> Traversable:
-    """Where the policy files are: VAULT_BRIDGE_POLICY_DIR, else the ones in the package."""
-    if settings.policy_dir:
-        return Path(settings.policy_dir)
-    return resources.files("vault_bridge.policies")
-
-
-@functools.cache
-def _read_policy_files(root: Traversable) -> dict[str, str]:
-    """``{relative name: text}`` of every ``*.hcl`` file at the root and in ``templates/``,
-    read once per root."""
-    files: dict[str, str] = {}
-    for folder, prefix in ((root, ""), (root / "templates", "templates/")):
-        if not folder.is_dir():
-            continue
-        for entry in folder.iterdir():
-            if entry.is_file() and entry.name.endswith(".hcl"):
-                files[prefix + entry.name] = entry.read_text(encoding="utf-8")
-    return files
-
-
-def load_policies(settings: Settings) -> dict[str, str]:
-    """The static policies (``*.hcl`` at the policy root), rendered for the configured mounts."""
-    files = _read_policy_files(policy_root(settings))
-    policies = {
-        name.removesuffix(".hcl"): render_policy(text, settings)
-        for name, text in sorted(files.items())
-        if "/" not in name
-    }
-    if not policies:
-        raise FileNotFoundError(f"no policies found in {policy_root(settings)}")
-    return policies
-
-
-ORG_POLICY_TEMPLATES = ("maintain", "view")
-
-
-def org_policy_name(org: str, kind: str) -> str:
-    """Name of an organization's policy: ``vault-bridge-org-<org>-maintain`` or ``-view``."""
-    return f"vault-bridge-org-{org}-{kind}"
-
-
-def org_policies(settings: Settings, org: str) -> dict[str, str]:
-    """The organization's policies from ``policies/templates/org-*.hcl`` (``org`` pre-validated)."""
-    files = _read_policy_files(policy_root(settings))
-    policies = {}
-    for kind in ORG_POLICY_TEMPLATES:
-        text = render_policy(files[f"templates/org-{kind}.hcl"], settings)
-        policies[org_policy_name(org, kind)] = text.replace("<org>", org)
-    return policies
 
 
 @dataclass
@@ -121,7 +54,7 @@ def bootstrap(client: VaultClient, settings: Settings) -> BootstrapReport:
     transit = Transit(client, settings.transit_mount, settings.transit_key)
     key = transit.read_key()
     if key is None:
-        transit.create_key(TRANSIT_KEY_TYPES[settings.key_type])
+        transit.create_key(settings.key_type)
         report.changed.append(f"created transit key {settings.transit_key} ({settings.key_type})")
     elif key.get("type") != settings.key_type:
         raise VaultError(
@@ -135,7 +68,7 @@ def bootstrap(client: VaultClient, settings: Settings) -> BootstrapReport:
     for role, wanted in APPROLES.items():
         current = sys_.read_approle(settings.approle_mount, role)
         if current is None or sorted(current.get("token_policies") or []) != sorted(
-            wanted["token_policies"]
+            wanted.policies
         ):
             sys_.write_approle(settings.approle_mount, role, wanted)
             report.changed.append(f"wrote AppRole {role}")
@@ -198,8 +131,8 @@ def doctor(client: VaultClient, settings: Settings) -> list[Check]:
     checks.append(Check("authenticated", True, "token accepted"))
     hint = "run `vault-bridge bootstrap`"
     for path, kind in ((settings.kv_mount, "kv"), (settings.transit_mount, "transit")):
-        mount = mounts.get(f"{path}/")
-        ok = bool(mount) and mount.get("type") == kind
+        mount = mounts.get(f"{path}/") or {}
+        ok = mount.get("type") == kind
         checks.append(Check(f"mount {path}/", ok, "present" if ok else f"missing ({kind}): {hint}"))
     for path, kind in ((settings.userpass_mount, "userpass"), (settings.approle_mount, "approle")):
         ok = auths.get(f"{path}/", {}).get("type") == kind

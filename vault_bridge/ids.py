@@ -1,4 +1,4 @@
-"""Identifier rules: every id is checked here before it becomes part of a Vault path."""
+"""Identifier and text rules: every id is checked here before it becomes part of a Vault path."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 from vault_bridge.errors import BadRequest
 
-# SPEC section 1: lowercase ASCII letters, digits and inner hyphens, 1-40 characters. fullmatch
+# Lowercase ASCII letters, digits and inner hyphens, 1-40 characters. fullmatch
 # (not match with $) so that a trailing newline is refused too.
 ACCOUNT_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 TOKEN_ID = re.compile(r"[0-9a-f]{32}")
@@ -19,12 +19,12 @@ def is_account_id(value: object) -> bool:
 
 def check_account_id(value: object, what: str = "user id") -> str:
     """Return ``value`` if it is a valid user or organization id, else raise BadRequest."""
-    if not is_account_id(value):
+    if not isinstance(value, str) or ACCOUNT_ID.fullmatch(value) is None:
         raise BadRequest(
             f"invalid {what}: use 1-40 lowercase letters, digits and inner hyphens",
             code="invalid_id",
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
 def is_token_id(value: object) -> bool:
@@ -34,6 +34,11 @@ def is_token_id(value: object) -> bool:
 
 def check_token_id(value: object) -> str:
     """Return ``value`` if it is a valid PAT id, else raise BadRequest."""
-    if not is_token_id(value):
+    if not isinstance(value, str) or TOKEN_ID.fullmatch(value) is None:
         raise BadRequest("invalid token id: expected 32 hexadecimal digits", code="invalid_id")
-    return value  # type: ignore[return-value]
+    return value
+
+
+def has_control_characters(text: str) -> bool:
+    """True when ``text`` holds a C0 control character or DEL."""
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)

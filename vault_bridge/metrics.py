@@ -63,6 +63,15 @@ class Metrics:
         """A value read when scraped."""
         self._gauges[name] = read
 
+    def vault_observer(self) -> Callable[[float, str], None]:
+        """The hook a Vault client calls after each request (seconds, outcome)."""
+
+        def observe(seconds: float, outcome: str) -> None:
+            self.inc("vault_bridge_vault_requests_total", outcome=outcome)
+            self.observe("vault_bridge_vault_request_duration_seconds", seconds)
+
+        return observe
+
     def value(self, name: str, **labels: str) -> float:
         """A counter's value (for tests)."""
         return self._counters[name].get(_labels(labels), 0.0)
@@ -75,9 +84,9 @@ class Metrics:
                 self._header(lines, name, "counter")
                 for labels, value in sorted(series.items()):
                     lines.append(f"{name}{_format(labels)} {value:g}")
-            for name, series in sorted(self._histograms.items()):
+            for name, histogram in sorted(self._histograms.items()):
                 self._header(lines, name, "histogram")
-                for labels, counts in sorted(series.items()):
+                for labels, counts in sorted(histogram.items()):
                     running = 0.0
                     for bound, count in zip(BUCKETS, counts, strict=False):
                         running += count

@@ -7,21 +7,22 @@ is enforced once, in the services.
 
 from __future__ import annotations
 
-import datetime as dt
-import hmac
-import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
-from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
-from flask.sessions import NullSession
-from flask_login import LoginManager, UserMixin, current_user
+import flask_login
+from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
+from flask_login import LoginManager, current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from vault_bridge.api.auth import services
+from vault_bridge import scopes
 from vault_bridge.api.errors import http_error_response
+from vault_bridge.auth.csrf import check_csrf, csrf_token
+from vault_bridge.auth.session import check_session_store, session_user_id
 from vault_bridge.directory.users import User
 from vault_bridge.errors import ServiceUnavailable, VaultBridgeError
+from vault_bridge.services import Services, current_services
 from vault_bridge.timeutil import parse_iso
 
 bp = Blueprint(
@@ -34,28 +35,38 @@ bp = Blueprint(
 API_PREFIXES = ("/api/", "/quantum", "/qc-catalog", "/.well-known", "/healthz", "/readyz")
 
 
-class WebUser(UserMixin):
-    """The signed-in user, as flask-login wants it."""
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class WebUser:
+    """The signed-in user, as flask-login wants it (what its UserMixin gives, typed)."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
 
     def __init__(self, user: User) -> None:
         self.user = user
         self.id = user.id
 
-
-def csrf_token() -> str:
-    """The session's CSRF token (created for anonymous visitors too, for the sign-in form)."""
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
+    def get_id(self) -> str:
+        """The id flask-login keeps in the session."""
+        return self.id
 
 
-def check_csrf() -> None:
-    """Refuse a state-changing form post without the session's token."""
-    sent = request.form.get("csrf_token", "")
-    if not sent or not hmac.compare_digest(sent.encode(), str(session.get("csrf", "")).encode()):
-        abort(
-            403, "The form expired or was not sent from this site. Reload the page and try again."
-        )
+def login_required(view: Callable[P, R]) -> Callable[P, R]:
+    """View decorator that redirects anonymous users to the sign-in page (flask-login's)."""
+    wrapped: Callable[P, R] = flask_login.login_required(view)
+    return wrapped
+
+
+FORM_EXPIRED = "The form expired or was not sent from this site. Reload the page and try again."
+
+
+def services() -> Services:
+    """The services of the current app."""
+    return current_services()
 
 
 def format_date(value: Any) -> str:
@@ -75,18 +86,17 @@ def init_web(app: Flask) -> None:
     login.session_protection = None  # sessions are bound by their own lifetime and CSRF token
     login.init_app(app)
 
-    @login.user_loader
     def load_user(user_id: str) -> WebUser | None:
         svc = services()
-        started = session.get("started", 0)
-        if session.get("user") != user_id:
-            return None
-        if dt.datetime.now(dt.UTC).timestamp() - started > svc.settings.session_lifetime:
+        if session_user_id(svc.settings.session_lifetime) != user_id:
             return None
         user = svc.directory.active_user(user_id)
         return WebUser(user) if user else None
 
+    login.user_loader(load_user)
+
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["scopes"] = scopes.REGISTRY
     app.jinja_env.filters["date"] = format_date
 
     @app.context_processor
@@ -106,11 +116,9 @@ def init_web(app: Flask) -> None:
     def protect_forms() -> None:
         if request.blueprint != "web" or request.endpoint == "web.static":
             return
-        if isinstance(session, NullSession):
-            # the session key lives in Vault: no Vault, no sessions (fail closed, calmly)
-            raise ServiceUnavailable("the session store is unavailable")
+        check_session_store()  # the session key lives in Vault: no Vault, no sessions
         if request.method == "POST":
-            check_csrf()
+            check_csrf(FORM_EXPIRED)
 
     @app.after_request
     def secure_pages(response: Response) -> Response:

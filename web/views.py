@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from flask import (
@@ -15,15 +15,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
-from vault_bridge.web import WebUser, bp, go, render_error, services, set_context
+from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from vault_bridge.api.auth import start_session
+from vault_bridge.auth.session import end_session, start_session
 from vault_bridge.directory.orgs import ROLES
 from vault_bridge.errors import (
     BadRequest,
@@ -36,7 +34,10 @@ from vault_bridge.errors import (
 from vault_bridge.ids import check_token_id
 from vault_bridge.timeutil import now_utc, parse_iso
 
+from . import WebUser, bp, go, login_required, render_error, services, set_context
+
 log = logging.getLogger(__name__)
+OwnerKind = Literal["users", "orgs"]  # whose provider tokens a page shows
 TOKEN_FIELDS = {
     "invalid_name": "name",
     "name_taken": "name",
@@ -85,7 +86,9 @@ def login() -> Any:
         return render_template("login.html", next=next_url, username="", error=None)
     username = request.form.get("username", "").strip()
     try:
-        user = services().sign_in(username, request.form.get("password", ""), request.remote_addr)
+        user = services().accounts.sign_in(
+            username, request.form.get("password", ""), request.remote_addr
+        )
     except (Unauthenticated, TooManyRequests) as exc:
         message = "Wrong username or password." if isinstance(exc, Unauthenticated) else exc.message
         page = render_template("login.html", next=next_url, username=username, error=message)
@@ -104,7 +107,7 @@ def logout() -> Any:
             return go("web.login")
         return render_template("logout.html")
     logout_user()
-    session.clear()
+    end_session()
     flash("You are signed out.", "info")
     return go("web.login")
 
@@ -181,22 +184,19 @@ def personal_access_tokens() -> Response:
 @login_required
 def create_pat() -> Response:
     """Create a token and show it once (in this response only, never stored)."""
-    form = {
-        "name": request.form.get("name", ""),
-        "scopes": request.form.getlist("scopes"),
-        "expiry": request.form.get("expiry", "30"),
-        "expires_on": request.form.get("expires_on", ""),
-    }
-    if form["expiry"] == "custom":
-        expires_at: str | None = form["expires_on"] or "missing"
-    elif form["expiry"] in {"7", "30", "60", "90"}:
-        expires_at = (now_utc() + dt.timedelta(days=int(form["expiry"]))).isoformat()
+    name = request.form.get("name", "")
+    scopes = request.form.getlist("scopes")
+    expiry = request.form.get("expiry", "30")
+    expires_on = request.form.get("expires_on", "")
+    form = {"name": name, "scopes": scopes, "expiry": expiry, "expires_on": expires_on}
+    if expiry == "custom":
+        expires_at = expires_on or "missing"
+    elif expiry in {"7", "30", "60", "90"}:
+        expires_at = (now_utc() + dt.timedelta(days=int(expiry))).isoformat()
     else:
         expires_at = "invalid"
     try:
-        record, token = services().tokens.issue(
-            current_user.user.id, form["name"], form["scopes"], expires_at
-        )
+        record, token = services().tokens.issue(current_user.user.id, name, scopes, expires_at)
     except (BadRequest, Conflict) as exc:
         field = TOKEN_FIELDS.get(exc.code, "name")
         message = exc.message
@@ -206,7 +206,7 @@ def create_pat() -> Response:
             message = "Pick a date."
         return _pats_page(form, {field: message}, status=exc.status)
     flash(f"Token “{record['name']}” created.", "success")
-    return _pats_page(created=record, created_value=token, status=201)
+    return _pats_page(created=dict(record), created_value=token, status=201)
 
 
 @bp.route("/settings/personal-access-tokens/<token_id>/revoke", methods=["GET", "POST"])
@@ -237,21 +237,27 @@ def revoke_pat(token_id: str) -> Any:
 # -- provider access tokens --------------------------------------------------------------------
 
 
+def _provider_link(endpoint: str, provider: str, kind: OwnerKind, owner: str) -> str:
+    if kind == "orgs":
+        return url_for(endpoint, provider=provider, org=owner)
+    return url_for(endpoint, provider=provider)
+
+
 def _provider_items(
-    kind: str,
+    kind: OwnerKind,
     owner: str,
     action: str,
     remove: str,
     failed: tuple[str, dict[str, str], dict[str, str]] | None = None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     svc = services()
-    states = {s["provider"]: s for s in svc.providers.list(kind, owner)}  # type: ignore[arg-type]
+    states = {s["provider"]: s for s in svc.providers.list(kind, owner)}
     items = []
     for provider in svc.catalog.providers.values():
         state = states.get(provider.id)
         values = {
-            name: field["value"]
-            for name, field in (state or {}).get("fields", {}).items()
+            name: str(field["value"])
+            for name, field in (state["fields"] if state else {}).items()
             if not field["secret"] and field.get("value")
         }
         errors: dict[str, str] = {}
@@ -263,12 +269,8 @@ def _provider_items(
                 "state": state,
                 "shown": values,
                 "errors": errors,
-                "action": url_for(
-                    action, provider=provider.id, **({"org": owner} if kind == "orgs" else {})
-                ),
-                "remove": url_for(
-                    remove, provider=provider.id, **({"org": owner} if kind == "orgs" else {})
-                ),
+                "action": _provider_link(action, provider.id, kind, owner),
+                "remove": _provider_link(remove, provider.id, kind, owner),
             }
         )
     return items
@@ -283,10 +285,10 @@ def _form_fields(provider_id: str) -> tuple[dict[str, str], dict[str, str]]:
     return {k: v for k, v in body.items() if v}, shown
 
 
-def _save_provider(kind: str, owner: str, provider_id: str, page: Any) -> Any:
+def _save_provider(kind: OwnerKind, owner: str, provider_id: str, page: Any) -> Any:
     body, shown = _form_fields(provider_id)
     try:
-        services().providers.put(kind, owner, provider_id, body, current_user.user.id)  # type: ignore[arg-type]
+        services().providers.put(kind, owner, provider_id, body, current_user.user.id)
     except BadRequest as exc:
         message = exc.message
         if exc.code == "missing_field":
@@ -351,7 +353,9 @@ def remove_provider_token(provider: str) -> Any:
 
 @bp.get("/organizations")
 @login_required
-def organizations(form: dict | None = None, errors: dict | None = None, status: int = 200) -> Any:
+def organizations(
+    form: dict[str, str] | None = None, errors: dict[str, str] | None = None, status: int = 200
+) -> Any:
     """The user's organizations and the create form."""
     orgs = services().orgs.list_for(current_user.user)
     return render_template(
@@ -387,14 +391,17 @@ def create_org() -> Any:
     return go("web.organization", org=form["id"])
 
 
-def _member_context(org: str) -> tuple[dict, str]:
+def _member_context(org: str) -> tuple[dict[str, Any], str]:
     return services().orgs.for_member(current_user.user, org)
 
 
 @bp.get("/organizations/<org>")
 @login_required
 def organization(
-    org: str, form: dict | None = None, errors: dict | None = None, status: int = 200
+    org: str,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
 ) -> Any:
     """Members and roles; owners manage them."""
     profile, role = _member_context(org)

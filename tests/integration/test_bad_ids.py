@@ -47,12 +47,15 @@ PATHS = [
 
 @pytest.fixture
 def quiet_api(make_app, user):
-    """A signed-in session on an app whose caches are warm, so a refusal needs no Vault call."""
+    """A signed-in session on an app whose caches are warm, so a refusal needs no Vault call
+    (the background token loop, which polls Vault on its own, is stopped)."""
     app = make_app(directory_cache_ttl=3600)
     api = Api(app.test_client())
     api.login(user)
     api.client.get("/api/v1/user")  # warm the user cache and the session key
-    return api, app.extensions["vault_bridge"].client
+    services = app.extensions["vault_bridge"]
+    services.tokens.maintenance.close()
+    return api, services.client
 
 
 def attempt(api: Api, method: str, path: str, value: str):

@@ -207,12 +207,12 @@ def test_deleting_a_user_leaves_orgs_but_not_as_last_owner(org_api, make_user, a
     _, api, owner, org, _ = org_api
     member = make_user("gone")
     assert put_member(api, org, member.id, "maintainer").status_code == 200
-    admin.delete_user(member.id, actor="test")
+    admin.accounts.delete(member.id, actor="test")
     assert member.id not in str(api.client.get(f"/api/v1/orgs/{org}/members").get_json())
     from vault_bridge.errors import Conflict
 
     with pytest.raises(Conflict):
-        admin.delete_user(owner.id, actor="test")
+        admin.accounts.delete(owner.id, actor="test")
     assert admin.directory.get_user(owner.id) is not None
 
 

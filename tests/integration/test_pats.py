@@ -216,7 +216,7 @@ def test_deleting_a_user_revokes_their_tokens(api: Api, make_user, admin) -> Non
     token = api.new_pat()["token"]
     anon = api.client.application.test_client()
     assert anon.get("/api/v1/user", headers=pat_headers(token)).status_code == 200
-    admin.delete_user(account.id, actor="test")  # done by another instance (the CLI)
+    admin.accounts.delete(account.id, actor="test")  # done by another instance (the CLI)
     eventually(lambda: anon.get("/api/v1/user", headers=pat_headers(token)).status_code == 401)
     assert admin.tokens.records.ids(account.id) == []
 

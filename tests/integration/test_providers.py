@@ -323,7 +323,7 @@ def test_deleting_user_deletes_their_provider_tokens(api: Api, make_user, admin)
         put(api, "/api/v1/user/provider-access-tokens/ionq", {"api_key": alnum(40)}).status_code
         == 201
     )
-    admin.delete_user(account.id, actor="test")
+    admin.accounts.delete(account.id, actor="test")
     assert admin.providers.kv.list(f"users/{account.id}/provider-access-tokens") == []
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 
 import pytest
 
@@ -31,7 +30,7 @@ def replica(cluster: Cluster, node: str, base: Settings):
     settings = Settings.from_env(
         env={},
         **{
-            **asdict(base),
+            **base.model_dump(),
             "vault_addr": cluster.nodes[node],
             "role_id": sys_.approle_role_id("approle", SERVICE_ROLE),
             "secret_id": sys_.approle_secret_id("approle", SERVICE_ROLE),
@@ -62,8 +61,12 @@ def test_service_survives_losing_the_raft_leader(cluster: Cluster, tmp_path) -> 
     replica_a, replica_b = replica(cluster, "node2", base), replica(cluster, "node3", base)
     try:
         api_a, client_b = Api(replica_a.test_client()), replica_b.test_client()
-        api_a.login(Account("raft-user", "raft-password-123"))
         # a KV v2 mount this new is briefly unavailable on standbys (503, retryable)
+        for client in (api_a.client, client_b):
+            eventually(
+                lambda c=client: c.get("/readyz").status_code == 200, timeout=15, interval=0.2
+            )
+        api_a.login(Account("raft-user", "raft-password-123"))
         eventually(
             lambda: api_a.client.get("/api/v1/user/personal-access-tokens").status_code == 200,
             timeout=15,

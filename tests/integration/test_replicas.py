@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 
+import jwt
 import pytest
+from jwt.utils import base64url_decode, base64url_encode
 
 from tests.helpers import Account, Api, eventually, pat_headers
 from vault_bridge.vault.client import VaultClient
@@ -129,16 +133,50 @@ def test_fails_closed_when_the_denylist_cannot_be_refreshed(
     assert replica.test_client().get("/readyz").status_code == 503
 
 
-def test_vault_unreachable_is_503_not_500(make_app, make_user) -> None:
+def _with_kid(token: str, kid: str) -> str:
+    """The token with another ``kid`` in its header (its signature no longer matches)."""
+    header, payload, signature = token.split(".")
+    fields = json.loads(base64url_decode(header))
+    fields["kid"] = kid
+    encoded = base64url_encode(json.dumps(fields, separators=(",", ":")).encode()).decode()
+    return f"{encoded}.{payload}.{signature}"
+
+
+def test_vault_unreachable_is_503_not_500(make_app, admin, make_user) -> None:
     from tests.helpers import free_port
 
+    account = make_user()
+    _, real = admin.tokens.issue(account.id, "outage", ["api"])
+    kid = jwt.get_unverified_header(real)["kid"]
+    key_name, _, version = kid.rpartition("-v")
+    well_formed = {
+        "real": real,
+        "forged signature": real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB"),
+        "newer key version": _with_kid(real, f"{key_name}-v{int(version) + 5}"),
+    }
     replica = make_app(vault_addr=f"http://127.0.0.1:{free_port()}", vault_timeout=0.5)
     client = replica.test_client()
     response = client.post("/api/v1/session", json={"username": "someone", "password": "x" * 10})
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "vault_unavailable"
+
+    # A PAT that could be genuine is never refused while the keys cannot be read: a 401 makes
+    # clients forget their credentials. Asked in quick succession (the key refresh is rate
+    # limited) and again after the rate limit, on every surface that takes a PAT.
+    for round_ in range(2):
+        for what, token in well_formed.items():
+            for header in ("X-Auth-Token", "Authorization"):
+                response = client.get("/api/v1/user", headers=pat_headers(token, header))
+                assert response.status_code == 503, (round_, what, header, response.get_json())
+                assert response.get_json()["error"]["code"] == "vault_unavailable"
+            response = client.post("/qc-catalog/authorize", headers=pat_headers(token))
+            assert response.status_code == 503, (round_, what, response.get_json())
+        time.sleep(0.3)
+
+    # what is not a PAT at all is refused without Vault
     response = client.get("/api/v1/user", headers={"X-Auth-Token": "a.b.c"})
-    assert response.status_code == 503
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "invalid_token"
     ready = client.get("/readyz")
     assert ready.status_code == 503
     assert ready.get_json()["checks"]["vault"] == "unreachable"
@@ -159,3 +197,28 @@ def test_last_used_reaches_vault_and_other_replicas(make_app, user: Account) -> 
         return listed[0]["last_used_at"] is not None
 
     eventually(seen_on_b, timeout=8)  # flushed by the maintenance loop (every 0.5-5 s)
+
+
+def test_operator_services_verify_without_a_background_loop(
+    admin, admin_client, base_settings, make_user
+) -> None:
+    """What the CLI builds is never started: it reads the denylist when it needs it, and sees a
+    revocation made elsewhere within one poll interval, without a thread of its own."""
+    from vault_bridge.errors import Unauthenticated
+    from vault_bridge.services import Services
+
+    threads_before = {t.ident for t in threading.enumerate()}
+    operator = Services(base_settings, admin_client)
+    try:
+        account = make_user()
+        record, token = admin.tokens.issue(account.id, "operator-view", ["api"])
+        assert operator.tokens.verify(token).user == account.id
+        admin.tokens.revoke(account.id, record["id"])
+        time.sleep(base_settings.denylist_poll_interval * 1.5)
+        with pytest.raises(Unauthenticated) as refused:
+            operator.tokens.verify(token)
+        assert refused.value.code == "token_revoked"
+        assert not operator.tokens.maintenance.running
+        assert {t.ident for t in threading.enumerate()} <= threads_before
+    finally:
+        operator.close()

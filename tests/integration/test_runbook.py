@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 
 import pytest
 
@@ -149,7 +148,7 @@ def test_seal_in_an_emergency_then_recover_and_restore_a_snapshot(
     settings = Settings.from_env(
         env={},
         **{
-            **asdict(base_settings),
+            **base_settings.model_dump(),
             "vault_addr": own_server.addr,
             "role_id": sys_.approle_role_id("approle", SERVICE_ROLE),
             "secret_id": sys_.approle_secret_id("approle", SERVICE_ROLE),

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import subprocess
@@ -16,6 +13,7 @@ import pytest
 
 from tests.helpers import Api, pat_headers, unique_id
 from vault_bridge.runtime.client import RunnerClient, RunnerError, unwrap
+from vault_bridge.runtime.grants import Grant
 from vault_bridge.vault.client import VaultClient, VaultError
 
 IONQ_KEY = "ionqsecret" + "Z" * 30
@@ -80,6 +78,15 @@ def grant(client, token, provider="ionq", job_id=None, org=None):
     )
 
 
+def redeem(client, grant_value: str, vault_token: str):
+    """Redeem a grant the way a job runner does: its own Vault token in X-Vault-Token."""
+    return client.post(
+        "/api/v1/runtime/grants/redeem",
+        json={"grant": grant_value},
+        headers={"X-Vault-Token": vault_token},
+    )
+
+
 def test_personal_and_organization_context_get_their_own_credential(world, runner_vault) -> None:
     client = world["app"].test_client()
     runner = RunnerClient(world["server"].url, runner_vault)
@@ -102,11 +109,7 @@ def test_personal_and_organization_context_get_their_own_credential(world, runne
 def test_redeem_answer_holds_only_a_single_use_wrapping_token(world, runner_vault) -> None:
     client = world["app"].test_client()
     issued = grant(client, world["token"]).get_json()
-    response = client.post(
-        "/api/v1/runtime/grants/redeem",
-        json={"grant": issued["grant"]},
-        headers={"X-Vault-Token": runner_vault.token},
-    )
+    response = redeem(client, issued["grant"], runner_vault.token)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert IONQ_KEY not in response.get_data(as_text=True)
@@ -138,15 +141,10 @@ def test_a_grant_redeems_once_across_replicas_under_contention(
     replicas = [world["app"], make_app(), make_app()]
     results: list[int] = []
 
-    def redeem(app) -> None:
-        response = app.test_client().post(
-            "/api/v1/runtime/grants/redeem",
-            json={"grant": issued["grant"]},
-            headers={"X-Vault-Token": runner_vault.token},
-        )
-        results.append(response.status_code)
+    def redeem_on(app) -> None:
+        results.append(redeem(app.test_client(), issued["grant"], runner_vault.token).status_code)
 
-    threads = [threading.Thread(target=redeem, args=(app,)) for app in replicas * 2]
+    threads = [threading.Thread(target=redeem_on, args=(app,)) for app in replicas * 2]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -158,51 +156,42 @@ def test_redeem_refusals(world, runner_vault, admin_client, bao) -> None:
     client = world["app"].test_client()
     issued = grant(client, world["token"]).get_json()
 
-    def redeem(headers, value=issued["grant"]):
+    def attempt(headers, value=issued["grant"]):
         return client.post("/api/v1/runtime/grants/redeem", json={"grant": value}, headers=headers)
 
-    assert redeem({}).status_code == 401
-    assert redeem({}).get_json()["error"]["code"] == "runner_token_missing"
+    assert attempt({}).status_code == 401
+    assert attempt({}).get_json()["error"]["code"] == "runner_token_missing"
     assert (
-        redeem({"X-Vault-Token": "s.not-a-token"}).get_json()["error"]["code"]
+        attempt({"X-Vault-Token": "s.not-a-token"}).get_json()["error"]["code"]
         == "runner_token_invalid"
     )
     service_like = admin_client.write(
         "auth/token/create", {"policies": ["vault-bridge-operator"], "ttl": "5m"}
     )
-    other = redeem({"X-Vault-Token": service_like["auth"]["client_token"]})
+    other = attempt({"X-Vault-Token": service_like["auth"]["client_token"]})
     assert other.status_code == 403 and other.get_json()["error"]["code"] == "not_a_runner"
     runner = {"X-Vault-Token": runner_vault.token}
     for bad in ("", "vbg.x.y", "not a grant", issued["grant"][:-2] + "AA", 5):
-        response = redeem(runner, bad)
+        response = attempt(runner, bad)
         assert response.status_code == 400, bad
         assert response.get_json()["error"]["code"] == "invalid_grant"
-    assert redeem(runner).status_code == 200  # refusals above did not use it up
+    assert attempt(runner).status_code == 200  # refusals above did not use it up
 
 
 def test_expired_grant(world, runner_vault) -> None:
     services = world["app"].extensions["vault_bridge"]
-    claims = {
-        "gid": "ab" * 16,
-        "job": "j1",
-        "sub": world["member"].id,
-        "ctx": None,
-        "prv": "ionq",
-        "src": "user",
-        "exp": int(time.time()) - 1,
-    }
-    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    mac = hmac.new(services.grants._grant_key(), payload.encode(), hashlib.sha256).digest()
-    expired = f"vbg.{payload}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
-    response = (
-        world["app"]
-        .test_client()
-        .post(
-            "/api/v1/runtime/grants/redeem",
-            json={"grant": expired},
-            headers={"X-Vault-Token": runner_vault.token},
+    expired = services.grants.seal(
+        Grant(
+            id="ab" * 16,
+            job_id="j1",
+            user=world["member"].id,
+            context=None,
+            provider="ionq",
+            source="user",
+            expires_at=int(time.time()) - 1,
         )
     )
+    response = redeem(world["app"].test_client(), expired, runner_vault.token)
     assert response.status_code == 410 and response.get_json()["error"]["code"] == "grant_expired"
 
 
@@ -217,11 +206,7 @@ def test_removed_member_cannot_redeem_an_organization_grant(world, runner_vault)
         ).status_code
         == 204
     )
-    response = client.post(
-        "/api/v1/runtime/grants/redeem",
-        json={"grant": issued["grant"]},
-        headers={"X-Vault-Token": runner_vault.token},
-    )
+    response = redeem(client, issued["grant"], runner_vault.token)
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "not_a_member"
     assert grant(client, world["token"], org=world["org"]).status_code == 403  # and no new grants
 
@@ -274,11 +259,7 @@ def test_token_deleted_after_grant(world, runner_vault) -> None:
         ).status_code
         == 204
     )
-    response = client.post(
-        "/api/v1/runtime/grants/redeem",
-        json={"grant": issued["grant"]},
-        headers={"X-Vault-Token": runner_vault.token},
-    )
+    response = redeem(client, issued["grant"], runner_vault.token)
     assert (
         response.status_code == 409
         and response.get_json()["error"]["code"] == "provider_token_missing"

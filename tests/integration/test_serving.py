@@ -15,7 +15,7 @@ import requests
 from tests.conftest import ISSUER
 from tests.helpers import Account, eventually, free_port
 from vault_bridge.bootstrap import SERVICE_ROLE
-from vault_bridge.vault.client import VaultClient
+from vault_bridge.vault.client import VaultClient, VaultForbidden
 from vault_bridge.vault.sys import Sys
 
 pytestmark = pytest.mark.slow
@@ -117,3 +117,22 @@ def test_approle_token_is_renewed_then_obtained_again(bao, admin_client, max_ttl
     else:  # the max TTL is reached: a fresh login
         assert client.logins >= 2 and client.token != first
     admin_client.delete(f"auth/approle/role/{role}")
+
+
+def test_clients_ignore_a_stray_vault_token(bao, admin_client, monkeypatch, tmp_path) -> None:
+    """VAULT_TOKEN or ~/.vault-token (left by `bao login`, `bao server -dev`) never stands in for
+    the configured credentials: the service would act with whatever that token may do."""
+    monkeypatch.setenv("VAULT_TOKEN", admin_client.token)  # a live, powerful token
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".vault-token").write_text(admin_client.token)
+    sys_ = Sys(admin_client)
+    service = VaultClient(
+        bao.addr,
+        role_id=sys_.approle_role_id("approle", SERVICE_ROLE),
+        secret_id=sys_.approle_secret_id("approle", SERVICE_ROLE),
+    )
+    assert service.token != admin_client.token and service.logins == 1
+    looked_up = service.read("auth/token/lookup-self")
+    assert looked_up is not None and "vault-bridge-service" in looked_up["data"]["policies"]
+    with pytest.raises(VaultForbidden):  # no token configured: none is sent
+        VaultClient(bao.addr).read("auth/token/lookup-self")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import Account, Api
+from tests.helpers import Account, Api, unique_id
+from vault_bridge.vault.sys import Sys
 
 
 def test_login_returns_user_and_csrf_and_sets_cookie(client, user: Account) -> None:
@@ -80,7 +81,7 @@ def test_tampered_session_cookie_is_not_a_session(client, user: Account) -> None
 def test_session_of_deleted_user_stops_working(api: Api, make_user, admin) -> None:
     account = make_user()
     api.login(account)
-    admin.delete_user(account.id, actor="test")
+    admin.accounts.delete(account.id, actor="test")
     from tests.helpers import eventually
 
     answers = []  # the first refusal says why (and ends the session: later ones cannot)
@@ -93,3 +94,33 @@ def test_session_of_deleted_user_stops_working(api: Api, make_user, admin) -> No
     response = answers[-1]
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "user_not_found"
+
+
+def test_sessions_are_503_not_500_while_the_session_key_cannot_be_read(
+    make_app, admin_client, api: Api, user: Account
+) -> None:
+    """A replica that cannot read the session key (here: a KV mount without one, as before
+    bootstrap) answers sign-in and session cookies with 503, never 500 or 401."""
+    mount = unique_id("kv")
+    Sys(admin_client).enable_secrets(mount, "kv", {"version": "2"})
+    try:
+        keyless = make_app(kv_mount=mount, vault_token=admin_client.token, role_id="", secret_id="")
+        client = keyless.test_client()
+        response = client.post(
+            "/api/v1/session", json={"username": user.id, "password": user.password}
+        )
+        assert response.status_code == 503, response.get_json()
+        assert response.get_json()["error"]["code"] == "not_bootstrapped"
+        assert "Set-Cookie" not in response.headers
+
+        # a browser that signed in on a healthy replica keeps its cookie: 503, not 401
+        api.login(user)
+        cookie = api.client.get_cookie("vault_bridge_session")
+        assert cookie is not None
+        client.set_cookie("vault_bridge_session", cookie.value)
+        response = client.get("/api/v1/user")
+        assert response.status_code == 503, response.get_json()
+        assert client.get("/settings/personal-access-tokens").status_code == 503
+        assert keyless.test_client().get("/api/v1/user").status_code == 401  # no cookie at all
+    finally:
+        admin_client.delete(f"sys/mounts/{mount}")

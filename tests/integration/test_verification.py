@@ -1,4 +1,4 @@
-"""Every way a PAT can be wrong is a 401 with a JSON error, never a 500 (SPEC section 3)."""
+"""Every way a PAT can be wrong is a 401 with a JSON error, never a 500."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Identifier rules (SPEC section 1), checked with examples and with hypothesis."""
+"""Identifier rules, checked with examples and with hypothesis."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from vault_bridge.errors import BadRequest
 from vault_bridge.ids import check_account_id, check_token_id, is_account_id, is_token_id
 
-SPEC = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+RULE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
 
 @pytest.mark.parametrize("value", ["a", "0", "ada", "ada-lovelace", "a" * 40, "a-b-c", "9lives"])
@@ -56,8 +56,8 @@ def test_invalid_ids(value: object) -> None:
 
 @given(st.text(max_size=60))
 def test_account_id_rule_matches_the_spec_exactly(value: str) -> None:
-    # re.$ would also accept a trailing newline; the SPEC rule means the whole string
-    expected = SPEC.match(value) is not None and not value.endswith("\n")
+    # re.$ would also accept a trailing newline; the rule means the whole string
+    expected = RULE.match(value) is not None and not value.endswith("\n")
     assert is_account_id(value) == expected
 
 

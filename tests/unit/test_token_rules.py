@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vault_bridge.errors import BadRequest
-from vault_bridge.tokens.service import check_name, normalize_scopes, parse_expiry
+from vault_bridge.tokens.rules import check_name, normalize_scopes, parse_expiry
 
 NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC)
 

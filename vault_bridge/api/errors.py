@@ -1,4 +1,5 @@
-"""Every error becomes ``{"error": {"code", "message"}}``: the right status, no trace, no secret."""
+"""Every error becomes ``{"error": {"code", "message"}}`` (plus ``field`` where a field is at
+fault): the right status, no trace, no secret."""
 
 from __future__ import annotations
 
@@ -12,9 +13,14 @@ from vault_bridge.errors import VaultBridgeError
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
+def error_response(
+    status: int, code: str, message: str, field: str | None = None
+) -> tuple[Response, int]:
     """The JSON error body."""
-    return jsonify({"error": {"code": code, "message": message}}), status
+    detail = {"code": code, "message": message}
+    if field is not None:
+        detail["field"] = field
+    return jsonify({"error": detail}), status
 
 
 def http_error_response(exc: HTTPException) -> tuple[Response, int]:
@@ -23,21 +29,20 @@ def http_error_response(exc: HTTPException) -> tuple[Response, int]:
     return error_response(exc.code or 500, code, exc.description or exc.name)
 
 
+def domain_error_response(exc: VaultBridgeError) -> tuple[Response, int]:
+    """A domain error as the JSON error body (401s say how to authenticate)."""
+    if exc.status >= 500:
+        log.warning("%s: %s", exc.code, exc.message)
+    response, status = error_response(exc.status, exc.code, exc.message, exc.field)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="vault-bridge"'
+    return response, status
+
+
 def register(app: Flask) -> None:
     """Install the error handlers."""
-
-    @app.errorhandler(VaultBridgeError)
-    def domain_error(exc: VaultBridgeError) -> tuple[Response, int]:
-        if exc.status >= 500:
-            log.warning("%s: %s", exc.code, exc.message)
-        response, status = error_response(exc.status, exc.code, exc.message)
-        if status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="vault-bridge"'
-        return response, status
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[Response, int]:
-        return http_error_response(exc)
+    app.register_error_handler(VaultBridgeError, domain_error_response)
+    app.register_error_handler(HTTPException, http_error_response)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response, int]:

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from vault_bridge.api.auth import authenticate, require, services
-from vault_bridge.api.body import json_body
+from vault_bridge import scopes
+from vault_bridge.api.models import Error, Grant, GrantRequest, Redeem, Redeemed
+from vault_bridge.api.routes import api_operation
+from vault_bridge.api.spec import RUNNER, body, operation
+from vault_bridge.auth import current_principal, require
+from vault_bridge.services import current_services
 
 bp = Blueprint("runtime", __name__, url_prefix="/api/v1/runtime")
 
 
 @bp.post("/grants")
-@require(scopes=("api", "quantum_tokens"))
+@require(scopes=scopes.RUN_JOBS)
+@api_operation("run-time grants", {201: Grant}, json=GrantRequest, change=True)
 def issue_grant() -> tuple[Response, int]:
     """A grant for one job in the caller's context (X-OrganizationId), checked now."""
-    body = json_body()
-    principal = authenticate()
-    grant = services().grants.issue(
-        principal.user.id, principal.org, body.get("provider"), body.get("job_id")
+    wanted = body(GrantRequest)
+    principal = current_principal()
+    grant = current_services().grants.issue(
+        principal.user.id, principal.org, wanted.provider, wanted.job_id
     )
     response = jsonify(grant)
     response.headers["Cache-Control"] = "no-store"
@@ -25,11 +30,20 @@ def issue_grant() -> tuple[Response, int]:
 
 
 @bp.post("/grants/redeem")
+@operation(
+    ok={200: Redeemed},
+    errors=(400, 401, 403, 409, 410, 503),
+    error_model=Error,
+    security=RUNNER,
+    tags=("run-time grants",),
+    json=Redeem,
+)
 def redeem_grant() -> Response:
     """A job runner (its Vault token in X-Vault-Token) redeems a grant, once, for a wrapping
     token that it unwraps at Vault itself."""
-    body = json_body()
-    redeemed = services().grants.redeem(body.get("grant"), request.headers.get("X-Vault-Token"))
+    services = current_services()
+    runner = services.runners.check(request.headers.get("X-Vault-Token"))
+    redeemed = services.grants.redeem(body(Redeem).grant, runner)
     response = jsonify(redeemed)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from vault_bridge.api.auth import authenticate, require, services
-from vault_bridge.api.body import json_body
+from vault_bridge.api.models import CreatedToken, CreateToken, Me, TokenList
+from vault_bridge.api.routes import api_operation
+from vault_bridge.api.spec import SESSION_CHANGE, body
+from vault_bridge.auth import current_principal, require
 from vault_bridge.ids import check_token_id
+from vault_bridge.services import current_services
 from vault_bridge.timeutil import from_unix, iso
 
 bp = Blueprint("user", __name__, url_prefix="/api/v1/user")
@@ -14,9 +17,10 @@ bp = Blueprint("user", __name__, url_prefix="/api/v1/user")
 
 @bp.get("")
 @require()
+@api_operation("user", {200: Me})
 def get_user() -> Response:
     """The caller's profile, organizations, and the token used (if any)."""
-    principal = authenticate()
+    principal = current_principal()
     token = None
     if principal.token is not None:
         token = {
@@ -24,7 +28,7 @@ def get_user() -> Response:
             "scopes": sorted(principal.token.scopes),
             "expires_at": iso(from_unix(principal.token.expires_at)),
         }
-    organizations = services().orgs.list_for(principal.user)
+    organizations = current_services().orgs.list_for(principal.user)
     return jsonify(
         {
             **principal.user.as_dict(),
@@ -37,31 +41,48 @@ def get_user() -> Response:
 
 @bp.post("/personal-access-tokens")
 @require(scopes=(), session_only=True)
+@api_operation(
+    "personal access tokens",
+    {201: CreatedToken},
+    json=CreateToken,
+    change=True,
+    security=SESSION_CHANGE,
+)
 def create_token() -> tuple[Response, int]:
     """Create a PAT; the value is in this response and nowhere else, ever."""
-    body = json_body()
-    principal = authenticate()
-    record, token = services().tokens.issue(
-        principal.user.id, body.get("name"), body.get("scopes"), body.get("expires_at")
+    wanted = body(CreateToken)
+    user = current_principal().user
+    record, token = current_services().tokens.issue(
+        user.id, wanted.name, wanted.scopes, wanted.expires_at
     )
-    payload = {key: record[key] for key in ("id", "name", "scopes", "created_at", "expires_at")}
-    response = jsonify({**payload, "token": token})
+    response = jsonify(
+        {
+            "id": record["id"],
+            "name": record["name"],
+            "scopes": record["scopes"],
+            "created_at": record["created_at"],
+            "expires_at": record["expires_at"],
+            "token": token,
+        }
+    )
     response.headers["Cache-Control"] = "no-store"
     return response, 201
 
 
 @bp.get("/personal-access-tokens")
 @require()
+@api_operation("personal access tokens", {200: TokenList})
 def list_tokens() -> Response:
     """The caller's tokens, without values."""
-    return jsonify(services().tokens.list(authenticate().user.id))
+    return jsonify(list(current_services().tokens.list(current_principal().user.id)))
 
 
 @bp.delete("/personal-access-tokens/<token_id>")
 @require()
+@api_operation("personal access tokens", {204: None}, change=True)
 def revoke_token(token_id: str) -> tuple[str, int]:
     """Revoke one of the caller's tokens (a PAT may revoke itself)."""
     check_token_id(token_id)
-    user = authenticate().user
-    services().tokens.revoke(user.id, token_id, actor=user.id)
+    user = current_principal().user
+    current_services().tokens.revoke(user.id, token_id, actor=user.id)
     return "", 204

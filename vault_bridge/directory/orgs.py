@@ -10,33 +10,37 @@ from __future__ import annotations
 from typing import Any
 
 from vault_bridge.audit import AuditLog
-from vault_bridge.bootstrap import org_policies, org_policy_name
 from vault_bridge.config import Settings
 from vault_bridge.directory.users import ROLE_RANK, Directory, User
 from vault_bridge.errors import BadRequest, Conflict, Forbidden, NotFound
-from vault_bridge.ids import check_account_id
+from vault_bridge.ids import check_account_id, has_control_characters
 from vault_bridge.timeutil import iso, now_utc
 from vault_bridge.vault.client import CasConflict, VaultClient
 from vault_bridge.vault.identity import Identity
 from vault_bridge.vault.kv import KV
 from vault_bridge.vault.locks import Lease
-from vault_bridge.vault.records import org_folder, org_profile_path
+from vault_bridge.vault.names import (
+    ORG_POLICY_KINDS,
+    ORG_ROLE_POLICY,
+    ORG_ROLES,
+    lease_path,
+    org_folder,
+    org_group_name,
+    org_members_lease,
+    org_policy_name,
+    org_profile_path,
+)
+from vault_bridge.vault.policies import OrgPolicyTemplates
 from vault_bridge.vault.sys import Sys
 
-ROLES = ("owner", "maintainer", "viewer")
-ROLE_POLICY = {"owner": "maintain", "maintainer": "maintain", "viewer": "view"}
-
-
-def group_name(org: str, role: str) -> str:
-    """The identity group of one role of an organization."""
-    return f"vault-bridge-org-{org}-{role}"
+ROLES = ORG_ROLES
 
 
 def check_role(role: object) -> str:
     """One of owner, maintainer, viewer."""
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         raise BadRequest("role must be one of: owner, maintainer, viewer", code="invalid_role")
-    return role  # type: ignore[return-value]
+    return role
 
 
 def check_display_name(value: object, default: str) -> str:
@@ -45,7 +49,7 @@ def check_display_name(value: object, default: str) -> str:
         return default
     if not isinstance(value, str) or not value.strip() or len(value) > 100:
         raise BadRequest("display_name must be 1-100 characters", code="invalid_display_name")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if has_control_characters(value):
         raise BadRequest(
             "display_name must not contain control characters", code="invalid_display_name"
         )
@@ -64,6 +68,7 @@ class Organizations:
         self.kv = KV(client, settings.kv_mount)
         self.identity = Identity(client)
         self.sys = Sys(client)
+        self.templates = OrgPolicyTemplates(settings)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -128,7 +133,7 @@ class Organizations:
     def _groups(self, org: str) -> dict[str, dict[str, Any]]:
         groups = {}
         for role in ROLES:
-            group = self.identity.read_group(group_name(org, role))
+            group = self.identity.read_group(org_group_name(org, role))
             if group is None:
                 raise NotFound(f"no organization {org}", code="org_not_found")
             groups[role] = group
@@ -151,7 +156,7 @@ class Organizations:
         except CasConflict:
             raise Conflict(f"organization {org} already exists", code="org_exists") from None
         try:
-            for policy, text in org_policies(self.settings, org).items():
+            for policy, text in self.templates.for_org(org).items():
                 self.sys.write_policy(policy, text)
             for role in ROLES:
                 members = [owner.entity_id] if role == "owner" else []
@@ -165,8 +170,8 @@ class Organizations:
 
     def _write_group(self, org: str, role: str, members: list[str]) -> None:
         self.identity.write_group(
-            group_name(org, role),
-            policy=org_policy_name(org, ROLE_POLICY[role]),
+            org_group_name(org, role),
+            policy=org_policy_name(org, ORG_ROLE_POLICY[role]),
             metadata={"vault_bridge_org": org, "role": role},
             member_entity_ids=members,
         )
@@ -179,7 +184,7 @@ class Organizations:
         target = self.directory.get_user(user_id)
         if target is None:
             raise NotFound(f"no user {user_id}", code="user_not_found")
-        with Lease(self.kv, f"orgs/{org}/members").hold():
+        with Lease(self.kv, org_members_lease(org)).hold():
             groups = self._groups(org)
             current = self._role_in(groups, target.entity_id)
             if current == role:
@@ -204,7 +209,7 @@ class Organizations:
         check_account_id(org, "organization id")
         user_id = check_account_id(user_id)
         target = self.directory.get_user(user_id)
-        with Lease(self.kv, f"orgs/{org}/members").hold():
+        with Lease(self.kv, org_members_lease(org)).hold():
             groups = self._groups(org)
             current = self._role_in(groups, target.entity_id) if target else None
             if target is None or current is None:
@@ -242,10 +247,10 @@ class Organizations:
         check_account_id(org, "organization id")
         if self.profile(org) is None:
             raise NotFound(f"no organization {org}", code="org_not_found")
-        with Lease(self.kv, f"orgs/{org}/members").hold():
+        with Lease(self.kv, org_members_lease(org)).hold():
             members = [m["user"] for m in self.members(org)]
             self._remove_everything(org)
-        self.kv.destroy(f"locks/orgs/{org}/members")
+        self.kv.destroy(lease_path(org_members_lease(org)))
         for user_id in members:
             self.directory.forget(user_id)
         self.audit.record("org.delete", actor=actor, target=org, owner=org)
@@ -253,8 +258,8 @@ class Organizations:
     def _remove_everything(self, org: str) -> None:
         self.kv.destroy_tree(org_folder(org))
         for role in ROLES:
-            self.identity.delete_group(group_name(org, role))
-        for kind in ("maintain", "view"):
+            self.identity.delete_group(org_group_name(org, role))
+        for kind in ORG_POLICY_KINDS:
             self.sys.delete_policy(org_policy_name(org, kind))
 
     @staticmethod

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from vault_bridge.bootstrap import USER_POLICY
 from vault_bridge.config import Settings
 from vault_bridge.errors import BadRequest, Conflict, NotFound, Unauthenticated
-from vault_bridge.ids import check_account_id, is_account_id
+from vault_bridge.ids import check_account_id, has_control_characters, is_account_id
 from vault_bridge.timeutil import iso, now_utc
 from vault_bridge.vault.client import VaultClient
 from vault_bridge.vault.identity import Identity
 from vault_bridge.vault.kv import KV
-from vault_bridge.vault.records import user_folder
+from vault_bridge.vault.names import USER_POLICY, user_folder
 from vault_bridge.vault.userpass import Userpass
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
@@ -58,7 +56,7 @@ def check_profile(display_name: object, email: object) -> tuple[str, str]:
     if (
         not isinstance(display_name, str)
         or len(display_name) > 100
-        or any(ord(ch) < 32 for ch in display_name)
+        or has_control_characters(display_name)
     ):
         raise BadRequest(
             "display_name must be text of at most 100 characters", code="invalid_profile"
@@ -79,7 +77,6 @@ class Directory:
         self._cache: dict[str, tuple[float, User | None]] = {}
         self._groups: dict[str, tuple[str, str] | None] = {}  # group id -> (org, role)
         self._names: dict[str, str] = {}  # entity id -> user id
-        self._lock = threading.Lock()
 
     def create_user(
         self, user_id: str, password: str, display_name: str = "", email: str = ""
@@ -145,7 +142,14 @@ class Directory:
         group = self.identity.read_group_by_id(group_id)
         meta = (group or {}).get("metadata") or {}
         org, role = meta.get("vault_bridge_org"), meta.get("role")
-        info = (org, role) if is_account_id(org) and role in ROLE_RANK else None
+        info = None
+        if (
+            isinstance(org, str)
+            and is_account_id(org)
+            and isinstance(role, str)
+            and role in ROLE_RANK
+        ):
+            info = (org, role)
         self._groups[group_id] = info
         return info
 
@@ -155,7 +159,7 @@ class Directory:
             return self._names[entity_id]
         entity = self.identity.read_entity_by_id(entity_id)
         name = (entity or {}).get("name")
-        if not is_account_id(name):
+        if not isinstance(name, str) or not is_account_id(name):
             return None
         self._names[entity_id] = name
         return name
@@ -186,25 +190,43 @@ class Directory:
 
     def authenticate(self, user_id: object, password: object) -> User:
         """Check a password with Vault; the same error for unknown users and wrong passwords."""
-        if not is_account_id(user_id) or not isinstance(password, str) or not password:
+        if not isinstance(user_id, str) or not is_account_id(user_id):
             raise Unauthenticated("invalid username or password", code="invalid_credentials")
-        self.userpass.check_password(user_id, password)  # type: ignore[arg-type]
-        user = self.get_user(user_id)  # type: ignore[arg-type]
+        if not isinstance(password, str) or not password:
+            raise Unauthenticated("invalid username or password", code="invalid_credentials")
+        self.userpass.check_password(user_id, password)
+        user = self.get_user(user_id)
         if user is None:
             raise Unauthenticated("invalid username or password", code="invalid_credentials")
         return user
 
-    def delete_user(self, user_id: str, tokens: Any, orgs: Any = None) -> None:
+    def delete_user(self, user_id: str, tokens: TokenRevoker, orgs: Memberships) -> None:
         """Delete an account: revoke its PATs, leave its organizations, delete its data, login
         and entity. Refused (409) while it is the last owner of an organization."""
         check_account_id(user_id)
         if self.userpass.read_user(user_id) is None and self.identity.read_entity(user_id) is None:
             raise NotFound(f"no user {user_id}", code="user_not_found")
         user = self.get_user(user_id)
-        if orgs is not None and user is not None:
+        if user is not None:
             orgs.leave_all(user)
         tokens.revoke_all(user_id)
         self.kv.destroy_tree(user_folder(user_id))
         self.userpass.delete_user(user_id)
         self.identity.delete_entity(user_id)
         self._cache.pop(user_id, None)
+
+
+class TokenRevoker(Protocol):
+    """What deleting an account needs of the PATs."""
+
+    def revoke_all(self, user: str, actor: str | None = None) -> int:
+        """Revoke every token of a user."""
+        ...
+
+
+class Memberships(Protocol):
+    """What deleting an account needs of the organizations."""
+
+    def leave_all(self, user: User) -> None:
+        """Remove the user from every organization."""
+        ...

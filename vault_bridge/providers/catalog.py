@@ -14,6 +14,7 @@ from vault_bridge.ids import is_account_id
 
 FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 MAX_VALUE = 4096
+MAX_SHOWN_BYTES = 512  # non-secret values live in KV custom metadata: Vault takes 512 bytes
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,10 @@ class Provider:
                 raise BadRequest(
                     f"field '{field.name}' must be a string", code="invalid_field", field=field.name
                 )
-            if len(value) > MAX_VALUE or not field.pattern.fullmatch(value):
+            too_long = len(value) > MAX_VALUE or (
+                not field.secret and len(value.encode()) > MAX_SHOWN_BYTES
+            )
+            if too_long or not field.pattern.fullmatch(value):
                 raise BadRequest(
                     f"field '{field.name}' does not look like {self.label}'s {field.label.lower()}",
                     code="invalid_field",
@@ -106,9 +110,9 @@ class Catalog:
 
     def get(self, provider_id: object) -> Provider:
         """The provider, 400 for a malformed id, 404 for an unknown one."""
-        if not is_account_id(provider_id):
+        if not isinstance(provider_id, str) or not is_account_id(provider_id):
             raise BadRequest("invalid provider id", code="invalid_id")
-        provider = self.providers.get(provider_id)  # type: ignore[arg-type]
+        provider = self.providers.get(provider_id)
         if provider is None:
             raise NotFound(f"unknown provider '{provider_id}'", code="unknown_provider")
         return provider

@@ -6,7 +6,7 @@ run-time delivery path may call.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TypedDict
 
 from vault_bridge.audit import AuditLog
 from vault_bridge.config import Settings
@@ -17,9 +17,30 @@ from vault_bridge.timeutil import iso, now_utc
 from vault_bridge.vault.client import VaultClient
 from vault_bridge.vault.kv import KV
 from vault_bridge.vault.locks import Lease
-from vault_bridge.vault.records import provider_folder, provider_path
+from vault_bridge.vault.names import OwnerKind, provider_folder, provider_lease, provider_path
 
-OwnerKind = Literal["users", "orgs", "platform"]
+__all__ = ["FieldState", "OwnerKind", "ProviderTokens", "TokenMetadata", "hint"]
+
+
+class FieldState(TypedDict, total=False):
+    """A stored field: a secret shows only a hint of its end, a plain field its value."""
+
+    secret: bool
+    set: bool
+    hint: str | None
+    value: str | None
+
+
+class TokenMetadata(TypedDict):
+    """A stored provider token's metadata (never a secret)."""
+
+    provider: str
+    label: str
+    configured: bool
+    fields: dict[str, FieldState]
+    updated_at: str | None
+    updated_by: str | None
+    version: int
 
 
 def hint(value: str) -> str:
@@ -41,7 +62,7 @@ class ProviderTokens:
         self.catalog = catalog
         self.audit = audit
 
-    def list(self, kind: OwnerKind, owner: str) -> list[dict[str, Any]]:
+    def list(self, kind: OwnerKind, owner: str) -> list[TokenMetadata]:
         """Metadata of every configured provider token of the owner, by provider id."""
         check_account_id(owner)
         result = []
@@ -53,7 +74,7 @@ class ProviderTokens:
                 result.append(described)
         return result
 
-    def get(self, kind: OwnerKind, owner: str, provider_id: str) -> dict[str, Any]:
+    def get(self, kind: OwnerKind, owner: str, provider_id: str) -> TokenMetadata:
         """Metadata of one provider token; 404 when not configured."""
         check_account_id(owner)
         provider = self.catalog.get(provider_id)
@@ -64,7 +85,7 @@ class ProviderTokens:
 
     def put(
         self, kind: OwnerKind, owner: str, provider_id: str, body: object, actor: str
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[TokenMetadata, bool]:
         """Validate against the catalog, then set or replace; returns (metadata, created)."""
         check_account_id(owner)
         provider = self.catalog.get(provider_id)
@@ -72,7 +93,7 @@ class ProviderTokens:
             raise BadRequest("the body must be a JSON object of fields", code="invalid_json")
         values = provider.validate(body)
         path = provider_path(kind, owner, provider.id)
-        with Lease(self.kv, f"providers/{kind}/{owner}/{provider.id}").hold():
+        with Lease(self.kv, provider_lease(kind, owner, provider.id)).hold():
             meta = self.kv.read_metadata(path)
             current = int((meta or {}).get("current_version") or 0)
             version = self.kv.write(path, values, cas=current)
@@ -125,12 +146,12 @@ class ProviderTokens:
         secret = self.kv.read(provider_path(kind, owner, provider.id))
         return None if secret is None else dict(secret.data)
 
-    def _describe(self, kind: OwnerKind, owner: str, provider: Provider) -> dict[str, Any] | None:
+    def _describe(self, kind: OwnerKind, owner: str, provider: Provider) -> TokenMetadata | None:
         meta = self.kv.read_metadata(provider_path(kind, owner, provider.id))
         if meta is None or not KV.is_live(meta):
             return None  # absent, or soft-deleted with `bao kv delete`: not configured
         custom = meta.get("custom_metadata") or {}
-        fields: dict[str, dict[str, Any]] = {}
+        fields: dict[str, FieldState] = {}
         for field in provider.fields:
             if field.secret:
                 key = f"hint_{field.name}"

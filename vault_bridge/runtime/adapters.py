@@ -6,6 +6,7 @@ the credential itself (Azure Quantum's connection string names its QuantumEndpoi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -41,7 +42,7 @@ class AzureIonqAdapter:
         self._http = requests.Session()
         self._http.trust_env = False
 
-    def run(self, fields: dict[str, str], job: dict[str, Any]) -> dict[str, Any]:
+    def run(self, fields: dict[str, str], job: Mapping[str, Any]) -> dict[str, Any]:
         """Submit and wait; return the IonQ-style result ``{"histogram": {...}}``."""
         parts = parse_connection_string(fields["connection_string"])
         base = (self.base_url or parts.get("QuantumEndpoint", "")).rstrip("/")

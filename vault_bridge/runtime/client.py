@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +40,7 @@ class Credential:
         }
 
 
-def credential_from(redeemed: dict[str, Any], unwrapped: dict[str, Any]) -> Credential:
+def credential_from(redeemed: Mapping[str, Any], unwrapped: Mapping[str, Any]) -> Credential:
     """Build the credential from a redeem answer and the unwrapped KV read."""
     fields = unwrapped.get("data")
     if not isinstance(fields, dict):

@@ -1,28 +1,25 @@
 """Run-time grants: resolve which credential a job may use, and hand it out once, wrapped.
 
-A grant is a self-contained, HMAC-signed statement (job id, user, context, provider, source,
-expiry); issuing one needs no Vault write. Redeeming it creates ``runtime/redeemed/<day>/<id>``
-with check-and-set 0 (so it succeeds once, on whichever replica), re-checks the user and the
-membership, and answers with a Vault response-wrapping token for a read of the credential: the
-credential itself never passes through a vault-bridge response.
+A grant is a self-contained statement (job id, user, context, provider, source, expiry) signed
+with itsdangerous under a key kept in Vault; issuing one needs no Vault write. Redeeming it creates
+``runtime/redeemed/<day>/<id>`` with check-and-set 0 (so it succeeds once, on whichever replica),
+re-checks the user and the membership, and answers with a Vault response-wrapping token for a read
+of the credential: the credential itself never passes through a vault-bridge response.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import datetime as dt
-import hashlib
-import hmac
-import json
+import dataclasses
 import secrets
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
+
+from itsdangerous import BadData, URLSafeSerializer
 
 from vault_bridge.audit import AuditLog
-from vault_bridge.bootstrap import RUNNER_POLICY
 from vault_bridge.config import Settings
 from vault_bridge.directory.users import Directory
 from vault_bridge.errors import (
@@ -31,20 +28,25 @@ from vault_bridge.errors import (
     Forbidden,
     NotFound,
     ServiceUnavailable,
-    Unauthenticated,
     VaultBridgeError,
 )
-from vault_bridge.ids import check_account_id
+from vault_bridge.ids import is_account_id
 from vault_bridge.providers.catalog import Catalog
-from vault_bridge.vault.client import CasConflict, VaultClient, VaultForbidden
+from vault_bridge.timeutil import from_unix, iso
+from vault_bridge.vault.client import CasConflict, VaultClient
 from vault_bridge.vault.kv import KV
-from vault_bridge.vault.records import REDEEMED_FOLDER, provider_path, redeemed_path
-from vault_bridge.vault.tokens import lookup_self
+from vault_bridge.vault.names import (
+    GRANT_KEY_PATH,
+    PLATFORM_OWNER,
+    REDEEMED_FOLDER,
+    OwnerKind,
+    provider_path,
+    redeemed_path,
+)
 
-GRANT_KEY_PATH = "config/grants"
-PLATFORM = ("platform", "default")  # platform defaults: platform/default/provider-access-tokens/<p>
 JOB_ID_MAX = 128
 CACHE_SECONDS = 2.0
+SALT = "vault-bridge run-time grant"
 
 
 class GrantGone(VaultBridgeError):
@@ -66,14 +68,46 @@ class Grant:
     source: str
     expires_at: int
 
-    def owner(self) -> tuple[str, str]:
+    def owner(self) -> tuple[OwnerKind, str]:
         """Where the credential lives: (kind, owner id)."""
         if self.source == "user":
             return "users", self.user
-        if self.source == "organization":
-            assert self.context is not None
+        if self.source == "organization" and self.context is not None:
             return "orgs", self.context
-        return PLATFORM
+        return PLATFORM_OWNER
+
+    @classmethod
+    def from_claims(cls, claims: object) -> Grant:
+        """A grant from its signed claims (which this service wrote)."""
+        if not isinstance(claims, dict):
+            raise ValueError("grant claims must be an object")
+        fields = {field.name for field in dataclasses.fields(cls)}
+        if set(claims) != fields:
+            raise ValueError("grant claims do not match")
+        grant = cls(**claims)
+        if not isinstance(grant.expires_at, int) or not is_account_id(grant.user):
+            raise ValueError("grant claims are malformed")
+        return grant
+
+
+class IssuedGrant(TypedDict):
+    """The answer to a grant request."""
+
+    grant: str
+    expires_at: str
+    source: str
+    provider: str
+    job_id: str
+
+
+class Redeemed(TypedDict):
+    """The answer to a redeem: a wrapping token, never the credential."""
+
+    wrap_token: str
+    wrap_ttl: int
+    provider: str
+    source: str
+    job_id: str
 
 
 def check_job_id(value: object) -> str:
@@ -87,14 +121,6 @@ def check_job_id(value: object) -> str:
     return value
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 class RuntimeGrants:
     """Issue and redeem run-time grants."""
 
@@ -106,31 +132,29 @@ class RuntimeGrants:
         directory: Directory,
         audit: AuditLog,
     ) -> None:
-        self.client = client
         self.settings = settings
         self.catalog = catalog
         self.directory = directory
         self.audit = audit
         self.kv = KV(client, settings.kv_mount)
-        self._key: bytes | None = None
+        self._serializer: URLSafeSerializer | None = None
         self._configured: dict[tuple[str, str, str], tuple[float, bool]] = {}
-        self._runners: dict[str, tuple[float, str]] = {}  # sha256(token) -> (until, accessor)
         self._lock = threading.Lock()
         self._next_prune = 0.0
 
     # -- issue ---------------------------------------------------------------------------------
 
-    def resolve(self, user: str, context: str | None, provider_id: str) -> tuple[str, str, str]:
-        """(source, kind, owner) of the credential a job of ``user`` in ``context`` would use."""
-        candidates = []
+    def resolve(self, user: str, context: str | None, provider_id: str) -> str:
+        """The source (user, organization, platform) of the credential a job would use."""
+        candidates: list[tuple[str, OwnerKind, str]] = []
         if context is None:
             candidates.append(("user", "users", user))
         else:
             candidates.append(("organization", "orgs", context))
-        candidates.append(("platform", *PLATFORM))
+        candidates.append(("platform", *PLATFORM_OWNER))
         for source, kind, owner in candidates:
             if self._is_configured(kind, owner, provider_id):
-                return source, kind, owner
+                return source
         label = self.catalog.providers[provider_id].label
         where = f"organization {context}" if context else f"your personal account ({user})"
         raise NotFound(
@@ -138,59 +162,58 @@ class RuntimeGrants:
             code="provider_token_missing",
         )
 
-    def _is_configured(self, kind: str, owner: str, provider_id: str) -> bool:
+    def _is_configured(self, kind: OwnerKind, owner: str, provider_id: str) -> bool:
         key = (kind, owner, provider_id)
         cached = self._configured.get(key)
         if cached is not None and time.monotonic() < cached[0]:
             return cached[1]
-        meta = self.kv.read_metadata(provider_path(kind, owner, provider_id))  # type: ignore[arg-type]
-        configured = KV.is_live(meta)
+        configured = KV.is_live(self.kv.read_metadata(provider_path(kind, owner, provider_id)))
         self._configured[key] = (time.monotonic() + CACHE_SECONDS, configured)
         return configured
 
     def issue(
         self, user: str, context: str | None, provider_id: object, job_id: object
-    ) -> dict[str, Any]:
+    ) -> IssuedGrant:
         """A grant for one job; membership and scopes were checked by the caller just now."""
         provider = self.catalog.get(provider_id)
-        job_id = check_job_id(job_id)
-        source, _, _ = self.resolve(user, context, provider.id)
-        expires_at = int(time.time()) + self.settings.grant_ttl
-        claims = {
-            "gid": secrets.token_hex(16),
-            "job": job_id,
-            "sub": user,
-            "ctx": context,
-            "prv": provider.id,
-            "src": source,
-            "exp": expires_at,
-        }
-        payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
-        signature = _b64(hmac.new(self._grant_key(), payload.encode(), hashlib.sha256).digest())
+        checked_job = check_job_id(job_id)
+        source = self.resolve(user, context, provider.id)
+        grant = Grant(
+            id=secrets.token_hex(16),
+            job_id=checked_job,
+            user=user,
+            context=context,
+            provider=provider.id,
+            source=source,
+            expires_at=int(time.time()) + self.settings.grant_ttl,
+        )
+        sealed = self.seal(grant)
         self.audit.record(
             "grant.issue",
             actor=user,
-            target=job_id,
+            target=checked_job,
             owner=context or user,
             provider=provider.id,
             source=source,
-            grant_id=claims["gid"],
+            grant_id=grant.id,
         )
         return {
-            "grant": f"vbg.{payload}.{signature}",
-            "expires_at": dt.datetime.fromtimestamp(expires_at, dt.UTC)
-            .isoformat()
-            .replace("+00:00", "Z"),
+            "grant": sealed,
+            "expires_at": iso(from_unix(grant.expires_at)) or "",
             "source": source,
             "provider": provider.id,
-            "job_id": job_id,
+            "job_id": checked_job,
         }
 
-    def _grant_key(self) -> bytes:
-        if self._key is not None:
-            return self._key
+    def seal(self, grant: Grant) -> str:
+        """The grant as the opaque string clients carry."""
+        return self._signer().dumps(dataclasses.asdict(grant))
+
+    def _signer(self) -> URLSafeSerializer:
+        if self._serializer is not None:
+            return self._serializer
         with self._lock:
-            if self._key is None:
+            if self._serializer is None:
                 secret = self.kv.read(GRANT_KEY_PATH)
                 if secret is None:
                     with contextlib.suppress(CasConflict):  # another replica created it
@@ -200,30 +223,20 @@ class RuntimeGrants:
                     raise ServiceUnavailable(
                         "cannot read the grant signing key", code="not_bootstrapped"
                     )
-                self._key = secret.data["key"].encode()
-        return self._key
+                self._serializer = URLSafeSerializer(str(secret.data["key"]), salt=SALT)
+        return self._serializer
 
-    def parse(self, grant: object) -> Grant:
+    def parse(self, sealed: str) -> Grant:
         """Check a grant's signature and expiry; 400 when malformed, 410 when expired."""
-        if not isinstance(grant, str) or len(grant) > 2048 or grant.count(".") != 2:
-            raise BadRequest("grant is malformed", code="invalid_grant")
-        prefix, payload, signature = grant.split(".")
-        expected = _b64(hmac.new(self._grant_key(), payload.encode(), hashlib.sha256).digest())
-        if prefix != "vbg" or not hmac.compare_digest(signature, expected):
-            raise BadRequest("grant is malformed or was not issued here", code="invalid_grant")
-        claims = json.loads(_unb64(payload))
-        found = Grant(
-            id=claims["gid"],
-            job_id=claims["job"],
-            user=claims["sub"],
-            context=claims["ctx"],
-            provider=claims["prv"],
-            source=claims["src"],
-            expires_at=int(claims["exp"]),
-        )
-        if time.time() >= found.expires_at:
+        try:
+            grant = Grant.from_claims(self._signer().loads(sealed))
+        except (BadData, ValueError, TypeError):
+            raise BadRequest(
+                "grant is malformed or was not issued here", code="invalid_grant"
+            ) from None
+        if time.time() >= grant.expires_at:
             raise GrantGone("the grant has expired; submit the job again", code="grant_expired")
-        return found
+        return grant
 
     # -- markers -------------------------------------------------------------------------------
 
@@ -245,39 +258,11 @@ class RuntimeGrants:
 
     # -- redeem --------------------------------------------------------------------------------
 
-    def check_runner(self, token: str | None) -> str:
-        """Check that ``token`` is a live Vault token carrying the runner policy; its accessor."""
-        if not token:
-            raise Unauthenticated(
-                "a job runner's Vault token is required in X-Vault-Token",
-                code="runner_token_missing",
-            )
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        cached = self._runners.get(digest)
-        if cached is not None and time.monotonic() < cached[0]:
-            return cached[1]
-        try:
-            data = lookup_self(self.client, token)
-        except VaultForbidden:
-            raise Unauthenticated(
-                "the runner's Vault token is invalid or expired", code="runner_token_invalid"
-            ) from None
-        policies = set(data.get("policies") or []) | set(data.get("identity_policies") or [])
-        if RUNNER_POLICY not in policies:
-            raise Forbidden(
-                "this Vault token is not a job runner's (policy vault-bridge-runner)",
-                code="not_a_runner",
-            )
-        ttl = float(data.get("ttl") or 0)
-        until = time.monotonic() + min(CACHE_SECONDS, ttl if ttl > 0 else CACHE_SECONDS)
-        self._runners[digest] = (until, str(data.get("accessor") or ""))
-        return self._runners[digest][1]
-
-    def redeem(self, grant_text: object, runner_token: str | None) -> dict[str, Any]:
-        """Redeem once: a wrapping token (TTL at most 60 s) for the credential's read."""
-        accessor = self.check_runner(runner_token)
-        grant = self.parse(grant_text)
-        user = self.directory.active_user(check_account_id(grant.user))
+    def redeem(self, sealed: str, runner: str) -> Redeemed:
+        """Redeem once, for the runner with Vault token accessor ``runner``: a wrapping token
+        (TTL at most 60 s) for the credential's read."""
+        grant = self.parse(sealed)
+        user = self.directory.active_user(grant.user)
         if user is None:
             raise Forbidden("the job's user no longer exists", code="user_not_found")
         if grant.context is not None and grant.context not in user.memberships:
@@ -285,18 +270,14 @@ class RuntimeGrants:
                 f"{grant.user} is no longer a member of {grant.context}", code="not_a_member"
             )
         day = time.strftime("%Y-%m-%d", time.gmtime(grant.expires_at))
+        marker: dict[str, Any] = {"job_id": grant.job_id, "runner": runner, "at": int(time.time())}
         try:
-            self.kv.write(
-                redeemed_path(day, grant.id),
-                {"job_id": grant.job_id, "runner": accessor, "at": int(time.time())},
-                cas=0,
-            )
+            self.kv.write(redeemed_path(day, grant.id), marker, cas=0)
         except CasConflict:
             raise GrantGone("the grant was redeemed already", code="grant_redeemed") from None
         kind, owner = grant.owner()
         info = self.kv.read_wrapped(
-            provider_path(kind, owner, grant.provider),  # type: ignore[arg-type]
-            self.settings.wrap_ttl,
+            provider_path(kind, owner, grant.provider), self.settings.wrap_ttl
         )
         if not info:
             raise Conflict(
@@ -306,7 +287,7 @@ class RuntimeGrants:
         self.prune_markers()
         self.audit.record(
             "grant.redeem",
-            actor=f"runner:{accessor[:8]}",
+            actor=f"runner:{runner[:8]}",
             target=grant.job_id,
             owner=grant.context or grant.user,
             user=grant.user,
@@ -315,7 +296,7 @@ class RuntimeGrants:
             grant_id=grant.id,
         )
         return {
-            "wrap_token": info["token"],
+            "wrap_token": str(info["token"]),
             "wrap_ttl": int(info["ttl"]),
             "provider": grant.provider,
             "source": grant.source,

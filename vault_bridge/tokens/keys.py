@@ -11,6 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from vault_bridge.errors import ServiceUnavailable
 from vault_bridge.vault.transit import Transit
@@ -52,12 +53,14 @@ class SigningKeys:
         self._keys: dict[str, KeyVersion] = {}
         self._latest: KeyVersion | None = None
         self._last_refresh = float("-inf")
+        self._refresh_failed = False  # the last attempt to read the key failed
         self._lock = threading.Lock()
 
     def refresh(self) -> None:
         """Read the key's public versions from Vault."""
         with self._lock:
             self._last_refresh = time.monotonic()
+            self._refresh_failed = True
             data = self.transit.read_key()
             if data is None:
                 raise ServiceUnavailable(
@@ -81,6 +84,7 @@ class SigningKeys:
             latest = int(data["latest_version"])
             self._keys = keys
             self._latest = keys[kid_for(self.transit.key, latest)]
+            self._refresh_failed = False
 
     def latest(self) -> KeyVersion:
         """The version new tokens are signed with (re-read when older than ``max_age``)."""
@@ -93,7 +97,9 @@ class SigningKeys:
         """The key version named by ``kid``; refreshes (rate limited) when it may be new.
 
         Only a ``kid`` naming a version above the newest known one can trigger a refresh, so
-        made-up ``kid``s cost nothing.
+        made-up ``kid``s cost nothing. While the key cannot be read (Vault down) such a ``kid``
+        is ServiceUnavailable, never None: the token may be genuine, and a 401 would make its
+        client forget it.
         """
         key = self._keys.get(kid)
         if key is not None:
@@ -107,6 +113,8 @@ class SigningKeys:
         if time.monotonic() - self._last_refresh >= self.min_refresh:
             self.refresh()
             return self._keys.get(kid)
+        if self._refresh_failed:
+            raise ServiceUnavailable("the PAT signing keys cannot be read right now; try again")
         return None
 
     def versions(self) -> list[KeyVersion]:
@@ -131,22 +139,10 @@ def _load_public_key(key_type: str, text: str) -> PublicKey:
     raise ValueError(f"unsupported transit key type {key_type}")
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _jwk(key: KeyVersion) -> dict[str, Any]:
-    common = {"kid": key.kid, "alg": key.algorithm, "use": "sig"}
+    """One key version as a JWK, built by PyJWT."""
     if isinstance(key.public_key, Ed25519PublicKey):
-        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-        raw = key.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-        return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw), **common}
-    numbers = key.public_key.public_numbers()
-    return {
-        "kty": "EC",
-        "crv": "P-256",
-        "x": _b64url(numbers.x.to_bytes(32, "big")),
-        "y": _b64url(numbers.y.to_bytes(32, "big")),
-        **common,
-    }
+        jwk = OKPAlgorithm.to_jwk(key.public_key, as_dict=True)
+    else:
+        jwk = ECAlgorithm.to_jwk(key.public_key, as_dict=True)
+    return {**jwk, "kid": key.kid, "alg": key.algorithm, "use": "sig"}

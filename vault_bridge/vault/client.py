@@ -1,25 +1,38 @@
-"""One authenticated connection to Vault/OpenBao, with every error translated at this boundary."""
+"""One authenticated connection to Vault/OpenBao through hvac's API classes, with every error
+translated at this boundary.
+
+The modules of this package call hvac's own API (``secrets.kv.v2``, ``secrets.transit``,
+``secrets.identity``, ``auth.userpass``, ``auth.approle``, ``sys``) through ``VaultClient.call``,
+which logs in, retries once after a fresh login, and turns hvac's exceptions into domain errors.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import hvac
 import hvac.exceptions
 import requests
+from hvac.adapters import JSONAdapter
 
 from vault_bridge.errors import ServiceUnavailable, VaultBridgeError
 
 log = logging.getLogger(__name__)
 
+JSON = dict[str, Any]
+Operation = Callable[[hvac.Client], object]
+Report = Callable[[float, str], None]
+
 
 class VaultError(VaultBridgeError):
-    """Vault refused a request for a reason other than being unavailable."""
+    """Vault refused a request for a reason other than being unavailable (an upstream error)."""
 
-    status = 500
+    status = 502
     code = "vault_error"
 
 
@@ -31,22 +44,50 @@ class VaultForbidden(VaultError):
 
 
 class VaultInvalidRequest(VaultError):
-    """Vault rejected the request as malformed (400 from Vault)."""
+    """Vault rejected the request as malformed (400 from Vault): input it cannot take."""
 
-    code = "vault_invalid_request"
+    status = 400
+    code = "rejected_by_vault"
 
 
 class CasConflict(VaultError):
     """A KV v2 check-and-set write lost a race."""
 
+    status = 409
     code = "cas_conflict"
 
 
-class VaultClient:
-    """An hvac client with timeouts, one shared session, login and re-login, and error mapping.
+class MeteredAdapter(JSONAdapter):
+    """hvac's JSON adapter with a timeout in (fractional) seconds on every request, reporting
+    each request's duration and outcome (``ok``, also for a 404; ``error``) for the metrics."""
 
-    ``token`` authenticates directly; ``role_id`` + ``secret_id`` log in through AppRole and log in
-    again when the token nears its expiry or Vault says it is gone.
+    def __init__(self, *args: Any, seconds: float, report: Report, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seconds = seconds
+        self.report = report
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response | dict[Any, Any]:
+        """Send one request (hvac's JSON adapter), timed and counted."""
+        kwargs.setdefault("timeout", self.seconds)
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            answer = super().request(*args, **kwargs)
+            outcome = "ok"
+            return answer
+        except hvac.exceptions.InvalidPath:
+            outcome = "ok"  # Vault answered: nothing there
+            raise
+        finally:
+            self.report(time.perf_counter() - started, outcome)
+
+
+class VaultClient:
+    """hvac with timeouts, one shared session, login and re-login, metrics, and error mapping.
+
+    ``token`` authenticates directly; ``role_id`` + ``secret_id`` log in through AppRole, renew
+    the token at 2/3 of its TTL, and log in again when renewal stops helping or Vault says the
+    token is gone.
     """
 
     def __init__(
@@ -64,7 +105,6 @@ class VaultClient:
         self.addr = addr
         self._session = session
         self._timeout = timeout
-        self._hvac = hvac.Client(url=addr, token=token or None, timeout=timeout, session=session)
         self._role_id = role_id
         self._secret_id = secret_id
         self._approle_mount = approle_mount
@@ -74,16 +114,35 @@ class VaultClient:
         self.logins = 0  # AppRole logins made (for tests and metrics)
         self.renewals = 0  # token renewals made
         self.calls = 0  # requests sent, for tests and metrics
-        self.observer: Any = None  # called with (seconds, outcome) after each request
+        self.observer: Report | None = None  # called with (seconds, outcome) after each request
+        self._hvac = self._client(token)
 
     def __repr__(self) -> str:
         return f"VaultClient(addr={self.addr!r})"
+
+    def _client(self, token: str) -> hvac.Client:
+        """An hvac client on the shared session that sends ``token`` (nothing when empty)."""
+        return hvac.Client(
+            url=self.addr,
+            token=token,  # never None: hvac would fall back to VAULT_TOKEN or ~/.vault-token
+            session=self._session,
+            adapter=MeteredAdapter,
+            seconds=self._timeout,
+            report=self._report,
+        )
+
+    def _report(self, seconds: float, outcome: str) -> None:
+        self.calls += 1
+        if self.observer is not None:
+            self.observer(seconds, outcome)
 
     @property
     def token(self) -> str:
         """The current Vault token (a secret: never log it)."""
         self._ensure_login()
         return self._hvac.token or ""
+
+    # -- login ---------------------------------------------------------------------------------
 
     def _ensure_login(self) -> None:
         if not self._role_id:
@@ -96,7 +155,7 @@ class VaultClient:
             if self._hvac.token and self._token_expires > 0 and self._renew():
                 return
             auth = self.approle_login(self._role_id, self._secret_id)
-            self._hvac.token = auth["client_token"]
+            self._hvac.token = str(auth["client_token"])
             self._token_ttl = float(auth.get("lease_duration") or 0)
             self._schedule(self._token_ttl)
             self.logins += 1
@@ -108,7 +167,7 @@ class VaultClient:
         """Renew the current token (at 2/3 of its TTL); False when it cannot be renewed for at
         least half of its original TTL any more (its max TTL is near), or is gone."""
         try:
-            body = self.request("POST", "auth/token/renew-self", json={}, token=self._hvac.token)
+            body = self.call(lambda vault: vault.auth.token.renew_self(), token=self._hvac.token)
         except VaultBridgeError:
             return False
         ttl = float(((body or {}).get("auth") or {}).get("lease_duration") or 0)
@@ -118,90 +177,63 @@ class VaultClient:
         self.renewals += 1
         return True
 
-    def approle_login(self, role_id: str, secret_id: str) -> dict[str, Any]:
+    def approle_login(self, role_id: str, secret_id: str) -> JSON:
         """Log in through AppRole and return the ``auth`` block.
 
         Supported methods: POST: /auth/{approle_mount}/login
         """
-        body = self.request(
-            "POST",
-            f"auth/{self._approle_mount}/login",
-            json={"role_id": role_id, "secret_id": secret_id},
+        mount = self._approle_mount
+        body = self.call(
+            lambda vault: vault.auth.approle.login(
+                role_id, secret_id, use_token=False, mount_point=mount
+            ),
             authenticated=False,
         )
-        return (body or {})["auth"]
+        auth = (body or {}).get("auth")
+        if not isinstance(auth, dict):
+            raise VaultError("Vault answered an AppRole login without a token")
+        return auth
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: dict[str, Any] | None = None,
-        authenticated: bool = True,
-        wrap_ttl: str | None = None,
-        token: str | None = None,
-    ) -> dict[str, Any] | None:
-        """Send one request to ``/v1/<path>``; return the JSON body, or None for 204 and 404.
+    # -- calls ---------------------------------------------------------------------------------
 
-        Raises ServiceUnavailable when Vault cannot answer (down, sealed, uninitialized, timeout),
-        VaultForbidden on 403, CasConflict on a lost check-and-set, VaultError otherwise.
+    def call(
+        self, operation: Operation, *, token: str | None = None, authenticated: bool = True
+    ) -> JSON | None:
+        """Run one hvac API call; return its JSON body, None for 204 and 404.
+
+        ``token`` sends another token than the service's own (a caller's), ``authenticated=False``
+        none at all. Raises ServiceUnavailable when Vault cannot answer (down, sealed,
+        uninitialized, timeout), VaultForbidden on 403, CasConflict on a lost check-and-set,
+        VaultInvalidRequest on another 400, VaultError otherwise.
         """
-        if authenticated and token is None:
-            self._ensure_login()
-        headers: dict[str, str] = {}
-        if wrap_ttl:
-            headers["X-Vault-Wrap-TTL"] = wrap_ttl
-        adapter = self._hvac.adapter
         if token is not None or not authenticated:
-            # hvac always sends its own token: use a tokenless or other-token client instead
-            adapter = hvac.Client(
-                url=self.addr, token=token or None, timeout=self._timeout, session=self._session
-            ).adapter
-        self.calls += 1
-        started = time.perf_counter()
-        outcome = "error"
-        try:
-            result = self._send(
-                adapter, method, path, headers, json, token, authenticated, wrap_ttl
-            )
-            outcome = "ok"
-            return result
-        finally:
-            if self.observer is not None:
-                self.observer(time.perf_counter() - started, outcome)
+            return self._run(operation, self._client(token or ""), login_again=False)
+        self._ensure_login()
+        return self._run(operation, self._hvac, login_again=bool(self._role_id))
 
-    def _send(
-        self,
-        adapter: Any,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        json: dict[str, Any] | None,
-        token: str | None,
-        authenticated: bool,
-        wrap_ttl: str | None,
-    ) -> dict[str, Any] | None:
-        """One request, with Vault's answers translated into domain errors."""
+    def _run(self, operation: Operation, vault: hvac.Client, *, login_again: bool) -> JSON | None:
         try:
-            response = adapter.request(method, f"/v1/{path}", headers=headers or None, json=json)
+            return _body(operation(vault))
         except hvac.exceptions.InvalidPath:
             return None
-        except hvac.exceptions.Forbidden:
-            if self._role_id and token is None and authenticated:
+        except hvac.exceptions.Forbidden as exc:
+            if login_again:
                 # our token may have expired or been revoked: log in again, once
-                self._token_expires = -1.0  # no renewal: a fresh login
-                return self._retry_after_login(method, path, json, wrap_ttl)
-            raise VaultForbidden(f"Vault denied {method} {path}") from None
+                with self._lock:
+                    self._token_expires = -1.0  # no renewal: a fresh login
+                self._ensure_login()
+                return self._run(operation, vault, login_again=False)
+            raise VaultForbidden(f"Vault denied {_where(exc)}") from None
         except hvac.exceptions.InvalidRequest as exc:
-            text = " ".join(str(e) for e in (exc.errors or []))
+            text = " ".join(str(error) for error in (exc.errors or []))
             if "check-and-set" in text:
-                raise CasConflict(f"concurrent update of {path}") from None
+                raise CasConflict(f"concurrent update of {_where(exc)}") from None
             if "upgrade from non-versioned to versioned" in text:
                 # a freshly mounted KV v2 on a standby, for a moment: retryable, not our fault
                 raise ServiceUnavailable(
                     "Vault is still preparing the KV mount; try again"
                 ) from None
-            raise VaultInvalidRequest(f"Vault rejected {method} {path}: {_safe(text)}") from None
+            raise VaultInvalidRequest(f"Vault rejected {_where(exc)}: {text[:200]}") from None
         except hvac.exceptions.VaultDown:
             raise ServiceUnavailable(
                 "Vault is sealed: an operator must unseal it; nothing was changed",
@@ -216,63 +248,97 @@ class VaultClient:
         except (hvac.exceptions.InternalServerError, hvac.exceptions.BadGateway):
             raise ServiceUnavailable("Vault answered with a server error") from None
         except hvac.exceptions.VaultError as exc:
-            raise VaultError(f"Vault refused {method} {path} ({type(exc).__name__})") from None
-        if isinstance(response, requests.Response):
-            return None if response.status_code == 204 else response.json()
-        return response
+            raise VaultError(f"Vault refused {_where(exc)} ({type(exc).__name__})") from None
 
-    def _retry_after_login(
-        self, method: str, path: str, json: dict[str, Any] | None, wrap_ttl: str | None
-    ) -> dict[str, Any] | None:
-        self._ensure_login()
-        try:
-            return self._hvac.adapter.request(
-                method,
-                f"/v1/{path}",
-                headers={"X-Vault-Wrap-TTL": wrap_ttl} if wrap_ttl else None,
-                json=json,
-            )
-        except hvac.exceptions.InvalidPath:
-            return None
-        except hvac.exceptions.Forbidden:
-            raise VaultForbidden(f"Vault denied {method} {path}") from None
+    # -- any path (operators' tools and tests; the modules here use hvac's API classes) ----------
 
-    def read(self, path: str) -> dict[str, Any] | None:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: JSON | None = None,
+        authenticated: bool = True,
+        wrap_ttl: str | None = None,
+        token: str | None = None,
+    ) -> JSON | None:
+        """Send one request to ``/v1/<path>``, errors mapped as in ``call``."""
+        return self.call(
+            lambda vault: vault.adapter.request(
+                method, f"/v1/{path}", json=json, wrap_ttl=wrap_ttl
+            ),
+            token=token,
+            authenticated=authenticated,
+        )
+
+    def read(self, path: str) -> JSON | None:
         """GET a path; None when it does not exist."""
         return self.request("GET", path)
 
-    def write(self, path: str, data: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    def write(self, path: str, data: JSON | None = None) -> JSON | None:
         """POST data to a path."""
         return self.request("POST", path, json=data or {})
 
     def list(self, path: str) -> list[str]:
         """LIST a path; empty when nothing is there."""
-        body = self.request("LIST", path)
-        return list(((body or {}).get("data") or {}).get("keys") or [])
+        return keys_of(self.request("LIST", path))
 
     def delete(self, path: str) -> None:
         """DELETE a path (no error when it is already gone)."""
         self.request("DELETE", path)
 
-    def health(self) -> dict[str, Any]:
-        """Read sys/health without raising on sealed/uninitialized; ServiceUnavailable if down."""
-        self.calls += 1
+    def health(self) -> JSON:
+        """Read sys/health without raising on sealed/uninitialized; ServiceUnavailable if down.
+
+        Supported methods: GET: /sys/health
+        """
         try:
-            response = self._hvac.adapter.request(
-                "GET",
-                "/v1/sys/health?standbyok=true&perfstandbyok=true&sealedcode=200&uninitcode=200",
-                raise_exception=False,
+            answer = self._hvac.sys.read_health_status(
+                method="GET",
+                standby_ok=True,
+                performance_standby_code=200,
+                sealed_code=200,
+                uninit_code=200,
             )
         except (requests.ConnectionError, requests.Timeout):
             raise ServiceUnavailable(f"Vault at {self.addr} is unreachable") from None
-        if isinstance(response, requests.Response):
-            try:
-                return response.json()
-            except ValueError:
-                raise ServiceUnavailable(f"{self.addr} does not answer like Vault") from None
-        return response
+        body = _body(answer, strict=False) if isinstance(answer, requests.Response) else answer
+        if not isinstance(body, dict):
+            raise ServiceUnavailable(f"{self.addr} does not answer like Vault")
+        return body
 
 
-def _safe(text: str) -> str:
-    """Vault error texts name paths and parameters, not values; still, keep them short."""
-    return text[:200]
+def data_of(body: JSON | None) -> JSON | None:
+    """The ``data`` object of an answer; None when there is none."""
+    data = (body or {}).get("data")
+    return data if isinstance(data, dict) else None
+
+
+def keys_of(body: JSON | None) -> list[str]:
+    """The ``keys`` of a LIST answer; empty when there are none."""
+    keys = (data_of(body) or {}).get("keys") or []
+    return [str(key) for key in keys]
+
+
+def _body(answer: object, *, strict: bool = True) -> JSON | None:
+    """hvac's answer as a JSON object: its JSON adapter gives a dict for 200 and a Response
+    otherwise (204, or any status when exceptions are off)."""
+    if answer is None or isinstance(answer, dict):
+        return answer
+    if isinstance(answer, requests.Response):
+        if answer.status_code == 204 or not answer.content:
+            return None
+        try:
+            body = answer.json()
+        except ValueError:
+            if not strict:
+                return None
+            raise VaultError("Vault answered with something other than JSON") from None
+        return body if isinstance(body, dict) else None
+    raise TypeError(f"unexpected answer from hvac: {type(answer).__name__}")
+
+
+def _where(exc: hvac.exceptions.VaultError) -> str:
+    """``METHOD /path`` of a failed request (paths name ids, never secrets)."""
+    path = urlsplit(str(exc.url or "")).path.removeprefix("/v1/")
+    return f"{str(exc.method or '').upper()} {path}".strip()

@@ -1,81 +1,87 @@
-"""Identity entities and their aliases: one entity per user account."""
+"""Identity entities, their aliases, and groups: one entity per user account, one group per
+organization role."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from vault_bridge.vault.client import VaultClient
+from vault_bridge.vault.client import JSON, VaultClient, VaultError, data_of
 
 
 class Identity:
-    """Entity operations on the identity secrets engine."""
+    """Operations on the identity secrets engine, through hvac's ``secrets.identity``."""
 
     def __init__(self, client: VaultClient) -> None:
         self.client = client
 
-    def read_entity(self, name: str) -> dict[str, Any] | None:
+    def read_entity(self, name: str) -> JSON | None:
         """Read an entity by name; None when absent.
 
         Supported methods: GET: /identity/entity/name/{name}
         """
-        body = self.client.read(f"identity/entity/name/{name}")
-        return (body or {}).get("data")
+        return data_of(
+            self.client.call(lambda vault: vault.secrets.identity.read_entity_by_name(name))
+        )
 
     def write_entity(self, name: str, metadata: dict[str, str], policies: list[str]) -> str:
         """Create or update an entity by name and return its id.
 
         Supported methods: POST: /identity/entity/name/{name}
         """
-        self.client.write(
-            f"identity/entity/name/{name}", {"metadata": metadata, "policies": policies}
+        self.client.call(
+            lambda vault: vault.secrets.identity.create_or_update_entity_by_name(
+                name, metadata=metadata, policies=policies
+            )
         )
-        entity = self.read_entity(name)
-        return (entity or {})["id"]
+        entity_id = (self.read_entity(name) or {}).get("id")
+        if not isinstance(entity_id, str):
+            raise VaultError(f"Vault did not keep the entity {name}")
+        return entity_id
 
     def delete_entity(self, name: str) -> None:
         """Delete an entity (and its aliases) by name.
 
         Supported methods: DELETE: /identity/entity/name/{name}
         """
-        self.client.delete(f"identity/entity/name/{name}")
+        self.client.call(lambda vault: vault.secrets.identity.delete_entity_by_name(name))
 
     def ensure_alias(self, entity_id: str, name: str, mount_accessor: str) -> None:
         """Tie an auth method's login name to an entity (no-op when the alias exists).
 
         Supported methods: POST: /identity/entity-alias
         """
-        entity = self.client.read(f"identity/entity/id/{entity_id}")
-        for alias in ((entity or {}).get("data") or {}).get("aliases") or []:
+        entity = self.read_entity_by_id(entity_id) or {}
+        for alias in entity.get("aliases") or []:
             if alias.get("mount_accessor") == mount_accessor and alias.get("name") == name:
                 return
-        self.client.write(
-            "identity/entity-alias",
-            {"name": name, "canonical_id": entity_id, "mount_accessor": mount_accessor},
+        self.client.call(
+            lambda vault: vault.secrets.identity.create_or_update_entity_alias(
+                name, canonical_id=entity_id, mount_accessor=mount_accessor
+            )
         )
 
-    def read_entity_by_id(self, entity_id: str) -> dict[str, Any] | None:
+    def read_entity_by_id(self, entity_id: str) -> JSON | None:
         """Read an entity by id; None when absent.
 
         Supported methods: GET: /identity/entity/id/{id}
         """
-        body = self.client.read(f"identity/entity/id/{entity_id}")
-        return (body or {}).get("data")
+        return data_of(
+            self.client.call(lambda vault: vault.secrets.identity.read_entity(entity_id))
+        )
 
-    def read_group(self, name: str) -> dict[str, Any] | None:
+    def read_group(self, name: str) -> JSON | None:
         """Read a group by name; None when absent.
 
         Supported methods: GET: /identity/group/name/{name}
         """
-        body = self.client.read(f"identity/group/name/{name}")
-        return (body or {}).get("data")
+        return data_of(
+            self.client.call(lambda vault: vault.secrets.identity.read_group_by_name(name))
+        )
 
-    def read_group_by_id(self, group_id: str) -> dict[str, Any] | None:
+    def read_group_by_id(self, group_id: str) -> JSON | None:
         """Read a group by id; None when absent.
 
         Supported methods: GET: /identity/group/id/{id}
         """
-        body = self.client.read(f"identity/group/id/{group_id}")
-        return (body or {}).get("data")
+        return data_of(self.client.call(lambda vault: vault.secrets.identity.read_group(group_id)))
 
     def write_group(
         self, name: str, *, policy: str, metadata: dict[str, str], member_entity_ids: list[str]
@@ -84,14 +90,15 @@ class Identity:
 
         Supported methods: POST: /identity/group/name/{name}
         """
-        self.client.write(
-            f"identity/group/name/{name}",
-            {
-                "type": "internal",
-                "policies": policy,  # a string: the service policy only allows org policies
-                "metadata": metadata,
-                "member_entity_ids": member_entity_ids,
-            },
+        self.client.call(
+            lambda vault: vault.secrets.identity.create_or_update_group_by_name(
+                name,
+                group_type="internal",
+                # one name, not a list: the service's policy allows exactly the org policies
+                policies=policy,
+                metadata=metadata,
+                member_entity_ids=member_entity_ids,
+            )
         )
 
     def delete_group(self, name: str) -> None:
@@ -99,4 +106,4 @@ class Identity:
 
         Supported methods: DELETE: /identity/group/name/{name}
         """
-        self.client.delete(f"identity/group/name/{name}")
+        self.client.call(lambda vault: vault.secrets.identity.delete_group_by_name(name))

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from vault_bridge.errors import Conflict
 from vault_bridge.vault.client import CasConflict
 from vault_bridge.vault.kv import KV
+from vault_bridge.vault.names import lease_path
 
 
 class Lease:
@@ -22,7 +23,7 @@ class Lease:
 
     def __init__(self, kv: KV, name: str, ttl: float = 10.0, wait: float = 5.0) -> None:
         self.kv = kv
-        self.path = f"locks/{name}"
+        self.path = lease_path(name)
         self.ttl = ttl
         self.wait = wait
 

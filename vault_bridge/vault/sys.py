@@ -1,100 +1,160 @@
-"""System backend: mounts, auth methods, policies and AppRoles, for bootstrap and doctor."""
+"""System backend and AppRoles: mounts, auth methods, policies and roles (bootstrap, doctor),
+and the HA state."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from vault_bridge.vault.client import VaultClient
+from vault_bridge.vault.client import JSON, VaultClient, VaultError, data_of
+
+
+@dataclass(frozen=True)
+class RoleSettings:
+    """What vault-bridge sets on one of its AppRoles."""
+
+    policies: tuple[str, ...]
+    ttl: str  # of the tokens it issues
+    max_ttl: str
 
 
 class Sys:
-    """sys/* and auth/approle/* operations used to set Vault up."""
+    """``sys/*`` and ``auth/<approle>/*`` operations, through hvac's ``sys`` and
+    ``auth.approle``."""
 
     def __init__(self, client: VaultClient) -> None:
         self.client = client
 
-    def mounts(self) -> dict[str, dict[str, Any]]:
+    def mounts(self) -> dict[str, JSON]:
         """Secrets engines by path ('name/').
 
         Supported methods: GET: /sys/mounts
         """
-        body = self.client.read("sys/mounts") or {}
-        return body.get("data") or body
+        return _by_path(self.client.call(lambda vault: vault.sys.list_mounted_secrets_engines()))
 
-    def auth_methods(self) -> dict[str, dict[str, Any]]:
+    def auth_methods(self) -> dict[str, JSON]:
         """Auth methods by path ('name/').
 
         Supported methods: GET: /sys/auth
         """
-        body = self.client.read("sys/auth") or {}
-        return body.get("data") or body
+        return _by_path(self.client.call(lambda vault: vault.sys.list_auth_methods()))
 
     def enable_secrets(self, path: str, kind: str, options: dict[str, str] | None = None) -> None:
         """Mount a secrets engine.
 
         Supported methods: POST: /sys/mounts/{path}
         """
-        data: dict[str, Any] = {"type": kind}
-        if options:
-            data["options"] = options
-        self.client.write(f"sys/mounts/{path}", data)
+        self.client.call(
+            lambda vault: vault.sys.enable_secrets_engine(kind, path=path, options=options)
+        )
 
     def enable_auth(self, path: str, kind: str) -> None:
         """Enable an auth method.
 
         Supported methods: POST: /sys/auth/{path}
         """
-        self.client.write(f"sys/auth/{path}", {"type": kind})
+        self.client.call(lambda vault: vault.sys.enable_auth_method(kind, path=path))
 
     def read_policy(self, name: str) -> str | None:
         """Read an ACL policy's text; None when absent.
 
         Supported methods: GET: /sys/policies/acl/{name}
         """
-        body = self.client.read(f"sys/policies/acl/{name}")
-        return ((body or {}).get("data") or {}).get("policy")
+        policy = (
+            data_of(self.client.call(lambda vault: vault.sys.read_acl_policy(name))) or {}
+        ).get("policy")
+        return policy if isinstance(policy, str) else None
 
     def write_policy(self, name: str, text: str) -> None:
         """Create or replace an ACL policy.
 
-        Supported methods: POST: /sys/policies/acl/{name}
+        Supported methods: PUT: /sys/policies/acl/{name}
         """
-        self.client.write(f"sys/policies/acl/{name}", {"policy": text})
-
-    def write_approle(self, mount: str, role: str, settings: dict[str, Any]) -> None:
-        """Create or update an AppRole role.
-
-        Supported methods: POST: /auth/{mount}/role/{role}
-        """
-        self.client.write(f"auth/{mount}/role/{role}", settings)
-
-    def read_approle(self, mount: str, role: str) -> dict[str, Any] | None:
-        """Read an AppRole role's settings; None when absent.
-
-        Supported methods: GET: /auth/{mount}/role/{role}
-        """
-        return (self.client.read(f"auth/{mount}/role/{role}") or {}).get("data")
-
-    def approle_role_id(self, mount: str, role: str) -> str:
-        """Read a role's role_id.
-
-        Supported methods: GET: /auth/{mount}/role/{role}/role-id
-        """
-        return ((self.client.read(f"auth/{mount}/role/{role}/role-id") or {}).get("data") or {})[
-            "role_id"
-        ]
-
-    def approle_secret_id(self, mount: str, role: str, *, ttl: str = "") -> str:
-        """Generate a new secret_id for a role.
-
-        Supported methods: POST: /auth/{mount}/role/{role}/secret-id
-        """
-        body = self.client.write(f"auth/{mount}/role/{role}/secret-id", {"ttl": ttl} if ttl else {})
-        return ((body or {}).get("data") or {})["secret_id"]
+        self.client.call(lambda vault: vault.sys.create_or_update_acl_policy(name, text))
 
     def delete_policy(self, name: str) -> None:
         """Delete an ACL policy.
 
         Supported methods: DELETE: /sys/policies/acl/{name}
         """
-        self.client.delete(f"sys/policies/acl/{name}")
+        self.client.call(lambda vault: vault.sys.delete_acl_policy(name))
+
+    def leader(self) -> JSON:
+        """HA and raft state (``raft_applied_index``); unauthenticated, so not audited.
+
+        Supported methods: GET: /sys/leader
+        """
+        return (
+            self.client.call(lambda vault: vault.sys.read_leader_status(), authenticated=False)
+            or {}
+        )
+
+    def write_approle(self, mount: str, role: str, settings: RoleSettings) -> None:
+        """Create or update an AppRole role.
+
+        Supported methods: POST: /auth/{mount}/role/{role}
+        """
+        self.client.call(
+            lambda vault: vault.auth.approle.create_or_update_approle(
+                role,
+                token_policies=list(settings.policies),
+                token_ttl=settings.ttl,
+                token_max_ttl=settings.max_ttl,
+                mount_point=mount,
+            )
+        )
+
+    def read_approle(self, mount: str, role: str) -> JSON | None:
+        """Read an AppRole role's settings; None when absent.
+
+        Supported methods: GET: /auth/{mount}/role/{role}
+        """
+        return data_of(
+            self.client.call(lambda vault: vault.auth.approle.read_role(role, mount_point=mount))
+        )
+
+    def approle_role_id(self, mount: str, role: str) -> str:
+        """Read a role's role_id.
+
+        Supported methods: GET: /auth/{mount}/role/{role}/role-id
+        """
+        body = self.client.call(
+            lambda vault: vault.auth.approle.read_role_id(role, mount_point=mount)
+        )
+        return _field(body, "role_id", f"AppRole {role}")
+
+    def approle_secret_id(self, mount: str, role: str, *, ttl: str = "") -> str:
+        """Generate a new secret_id for a role, valid for ``ttl`` (default: the role's).
+
+        Supported methods: POST: /auth/{mount}/role/{role}/secret-id
+        """
+        if ttl:  # hvac's generate_secret_id takes no ttl
+            body = self.client.write(f"auth/{mount}/role/{role}/secret-id", {"ttl": ttl})
+        else:
+            body = self.client.call(
+                lambda vault: vault.auth.approle.generate_secret_id(role, mount_point=mount)
+            )
+        return _field(body, "secret_id", f"AppRole {role}")
+
+    def approle_secret_id_known(self, mount: str, role: str, secret_id: str) -> bool:
+        """True when Vault still knows the secret_id (not destroyed, role not recreated).
+
+        Supported methods: POST: /auth/{mount}/role/{role}/secret-id/lookup
+        """
+        body = self.client.call(
+            lambda vault: vault.auth.approle.read_secret_id(role, secret_id, mount_point=mount)
+        )
+        return data_of(body) is not None
+
+
+def _by_path(body: JSON | None) -> dict[str, JSON]:
+    """``{path: settings}`` of a sys/mounts or sys/auth answer (hvac gives data and, for older
+    servers, the same at the top level)."""
+    listing = data_of(body) or body or {}
+    return {path: info for path, info in listing.items() if isinstance(info, dict)}
+
+
+def _field(body: JSON | None, name: str, what: str) -> str:
+    value = (data_of(body) or {}).get(name)
+    if not isinstance(value, str) or not value:
+        raise VaultError(f"Vault answered without the {name} of {what}")
+    return value

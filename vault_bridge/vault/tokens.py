@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from vault_bridge.vault.client import VaultClient
+from vault_bridge.vault.client import JSON, VaultClient, data_of
 
 
-def lookup_self(client: VaultClient, token: str) -> dict[str, Any]:
+def lookup_self(client: VaultClient, token: str) -> JSON:
     """Look up ``token`` with itself (any live token may): policies, TTL, accessor.
 
     Supported methods: GET: /auth/token/lookup-self
     Raises VaultForbidden when the token is invalid or expired.
     """
-    body = client.request("GET", "auth/token/lookup-self", token=token)
-    return (body or {}).get("data") or {}
+    return data_of(client.call(lambda vault: vault.auth.token.lookup_self(), token=token)) or {}

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from vault_bridge.errors import Unauthenticated
-from vault_bridge.vault.client import VaultClient, VaultError, VaultForbidden, VaultInvalidRequest
+from vault_bridge.vault.client import JSON, VaultClient, VaultError, data_of, keys_of
+
+LOGIN_TTL = "15m"  # of the Vault token an account's login gets (the service revokes its own)
 
 
 class Userpass:
-    """Operations on one userpass mount."""
+    """Operations on one userpass mount, through hvac's ``auth.userpass``."""
 
     def __init__(self, client: VaultClient, mount: str) -> None:
         self.client = client
@@ -20,33 +20,45 @@ class Userpass:
 
         Supported methods: POST: /auth/{mount}/users/{name}
         """
-        # one policy as a string: the service policy allows exactly this value and no other
-        data: dict[str, Any] = {"token_policies": policy, "token_ttl": "15m"}
-        if password is not None:
-            data["password"] = password
-        self.client.write(f"auth/{self.mount}/users/{name}", data)
+        self.client.call(
+            lambda vault: vault.auth.userpass.create_or_update_user(
+                name,
+                password=password,  # None: left out, the current password stays
+                mount_point=self.mount,
+                # one policy as a string: the service policy allows exactly this value
+                token_policies=policy,
+                token_ttl=LOGIN_TTL,
+            )
+        )
 
-    def read_user(self, name: str) -> dict[str, Any] | None:
+    def read_user(self, name: str) -> JSON | None:
         """Read an account's settings (never the password); None when absent.
 
         Supported methods: GET: /auth/{mount}/users/{name}
         """
-        body = self.client.read(f"auth/{self.mount}/users/{name}")
-        return (body or {}).get("data")
+        return data_of(
+            self.client.call(
+                lambda vault: vault.auth.userpass.read_user(name, mount_point=self.mount)
+            )
+        )
 
     def list_users(self) -> list[str]:
         """List account names.
 
         Supported methods: LIST: /auth/{mount}/users
         """
-        return self.client.list(f"auth/{self.mount}/users")
+        return keys_of(
+            self.client.call(lambda vault: vault.auth.userpass.list_user(mount_point=self.mount))
+        )
 
     def delete_user(self, name: str) -> None:
         """Delete an account.
 
         Supported methods: DELETE: /auth/{mount}/users/{name}
         """
-        self.client.delete(f"auth/{self.mount}/users/{name}")
+        self.client.call(
+            lambda vault: vault.auth.userpass.delete_user(name, mount_point=self.mount)
+        )
 
     def check_password(self, name: str, password: str) -> None:
         """Log in as the user to check the password, then revoke the token at once.
@@ -54,27 +66,29 @@ class Userpass:
         Supported methods: POST: /auth/{mount}/login/{name}
         Raises Unauthenticated when Vault refuses the credentials.
         """
+        refused = Unauthenticated("invalid username or password", code="invalid_credentials")
         try:
-            body = self.client.request(
-                "POST",
-                f"auth/{self.mount}/login/{name}",
-                json={"password": password},
+            body = self.client.call(
+                lambda vault: vault.auth.userpass.login(
+                    name, password, use_token=False, mount_point=self.mount
+                ),
                 authenticated=False,
             )
-        except (VaultInvalidRequest, VaultForbidden, VaultError):
-            raise Unauthenticated(
-                "invalid username or password", code="invalid_credentials"
-            ) from None
+        except VaultError:  # 400 wrong password, 403 locked out, ...
+            raise refused from None
         token = ((body or {}).get("auth") or {}).get("client_token")
-        if not token:
-            raise Unauthenticated("invalid username or password", code="invalid_credentials")
-        self.client.request("POST", "auth/token/revoke-self", token=token)
+        if not isinstance(token, str) or not token:
+            raise refused
+        self.client.call(lambda vault: vault.auth.token.revoke_self(), token=token)
 
     def mount_accessor(self) -> str:
         """Return the accessor of this mount (needed for identity aliases).
 
         Supported methods: GET: /sys/auth
         """
-        body = self.client.read("sys/auth") or {}
-        mounts = body.get("data") or body
-        return mounts[f"{self.mount}/"]["accessor"]
+        body = self.client.call(lambda vault: vault.sys.list_auth_methods()) or {}
+        mounts = data_of(body) or body
+        accessor = (mounts.get(f"{self.mount}/") or {}).get("accessor")
+        if not isinstance(accessor, str):
+            raise VaultError(f"no userpass auth method at {self.mount}/")
+        return accessor

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from vault_bridge.vault.client import VaultClient
+from vault_bridge.vault.client import JSON, VaultClient, data_of
 
 
-def unwrap(vault: VaultClient, wrap_token: str) -> dict[str, Any]:
+def unwrap(vault: VaultClient, wrap_token: str) -> JSON:
     """Unwrap a response-wrapping token with the caller's own Vault token (works once).
 
     Supported methods: POST: /sys/wrapping/unwrap
     """
-    body = vault.request("POST", "sys/wrapping/unwrap", json={"token": wrap_token})
-    return (body or {}).get("data") or {}
+    return data_of(vault.call(lambda client: client.sys.unwrap(wrap_token))) or {}

@@ -1,0 +1,355 @@
+"""Requests and answers of the JSON API (``/api/v1``), declared once: validation and the
+OpenAPI document both come from here."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    WithJsonSchema,
+    model_validator,
+)
+
+from vault_bridge import scopes
+from vault_bridge.api.spec import Error, ErrorDetail, RequestModel, coded
+from vault_bridge.directory.orgs import check_display_name, check_role
+from vault_bridge.ids import ACCOUNT_ID, check_account_id
+from vault_bridge.runtime.grants import JOB_ID_MAX, check_job_id
+from vault_bridge.tokens.rules import NAME_MAX, check_name, normalize_scopes
+
+ID_PATTERN = f"^(?:{ACCOUNT_ID.pattern})$"
+ROLES = ("owner", "maintainer", "viewer")
+Role = Literal["owner", "maintainer", "viewer"]
+__all__ = ["Error", "ErrorDetail"]  # re-exported: the error shape belongs with the models
+SCOPE_NAMES = [*scopes.NAMES, *(scope.planqk for scope in scopes.REGISTRY)]
+
+
+def _text_or_empty(value: object) -> str:
+    """Sign-in fields: anything but text counts as empty (one answer for every bad login)."""
+    return value if isinstance(value, str) else ""
+
+
+def _org_id(value: object) -> str:
+    return check_account_id(value, "organization id")
+
+
+# -- session and user -----------------------------------------------------------------------------
+
+
+class Login(RequestModel):
+    """Password sign-in; the password is checked by Vault."""
+
+    username: Annotated[str, BeforeValidator(_text_or_empty)] = Field("", max_length=4096)
+    password: Annotated[str, BeforeValidator(_text_or_empty)] = Field("", max_length=4096)
+
+
+class Profile(BaseModel):
+    """An account's public fields."""
+
+    id: str
+    display_name: str
+    email: str
+
+
+class LoginAnswer(BaseModel):
+    """A started session: send csrf_token back in X-CSRF-Token on state-changing requests."""
+
+    user: Profile
+    csrf_token: str
+
+
+class Membership(BaseModel):
+    """One of the caller's organizations."""
+
+    id: str
+    display_name: str
+    role: Role
+
+
+class TokenInUse(BaseModel):
+    """The PAT the request came with."""
+
+    id: str
+    scopes: list[str]
+    expires_at: str | None
+
+
+class Me(Profile):
+    """The caller."""
+
+    organizations: list[Membership]
+    context: str | None = Field(description="the organization acted in (X-OrganizationId)")
+    token: TokenInUse | None
+
+
+# -- personal access tokens -----------------------------------------------------------------------
+
+
+class CreateToken(RequestModel):
+    """A new PAT."""
+
+    name: Annotated[str, BeforeValidator(check_name)] = Field(
+        min_length=1, max_length=NAME_MAX, json_schema_extra=coded("invalid_name")
+    )
+    scopes: Annotated[
+        list[str],
+        BeforeValidator(normalize_scopes),
+        WithJsonSchema(
+            {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "enum": SCOPE_NAMES},
+                "description": "PLANQK's upper-case spelling is accepted",
+            }
+        ),
+    ] = Field(json_schema_extra=coded("invalid_scopes"))
+    expires_at: str | None = Field(
+        None,
+        max_length=64,
+        description="an ISO 8601 date (valid through that day, UTC) or date-time",
+        json_schema_extra=coded("invalid_expires_at"),
+    )
+
+
+class TokenRecord(BaseModel):
+    """A PAT without its value."""
+
+    id: str
+    name: str
+    scopes: list[str]
+    created_at: str
+    expires_at: str
+    last_used_at: str | None
+
+
+class CreatedToken(BaseModel):
+    """A new PAT: ``token`` is in this answer and nowhere else, ever."""
+
+    id: str
+    name: str
+    scopes: list[str]
+    created_at: str
+    expires_at: str
+    token: str
+
+
+class TokenList(RootModel[list[TokenRecord]]):
+    """A list of TokenRecord."""
+
+
+# -- providers ------------------------------------------------------------------------------------
+
+
+class CatalogField(BaseModel):
+    """One field of a provider's credential."""
+
+    name: str
+    label: str
+    secret: bool
+    required: bool
+    pattern: str
+    help: str
+    env: str
+
+
+class CatalogProvider(BaseModel):
+    """A provider and the fields of its credential."""
+
+    id: str
+    label: str
+    website: str
+    planqk_provider: str
+    fields: list[CatalogField]
+
+
+class Catalog(RootModel[list[CatalogProvider]]):
+    """A list of CatalogProvider."""
+
+
+class ProviderFields(RootModel[dict[str, str | None]]):
+    """The provider's fields (``GET /api/v1/providers``) and their values; a bad one is 400
+    ``invalid_field`` naming it."""
+
+
+class FieldState(BaseModel):
+    """A stored field: a secret shows only a hint of its end, a plain field its value."""
+
+    secret: bool
+    set: bool
+    hint: str | None = None
+    value: str | None = None
+
+
+class ProviderToken(BaseModel):
+    """A stored provider token's metadata (never a secret)."""
+
+    provider: str
+    label: str
+    configured: bool
+    fields: dict[str, FieldState]
+    updated_at: str | None
+    updated_by: str | None
+    version: int
+
+
+class ProviderTokenList(RootModel[list[ProviderToken]]):
+    """A list of ProviderToken."""
+
+
+# -- organizations --------------------------------------------------------------------------------
+
+
+class CreateOrg(RequestModel):
+    """A new organization; the caller becomes its first owner."""
+
+    id: Annotated[str, BeforeValidator(_org_id)] = Field(
+        pattern=ID_PATTERN, json_schema_extra=coded("invalid_id")
+    )
+    display_name: Annotated[
+        str | None, BeforeValidator(lambda value: check_display_name(value, "") or None)
+    ] = Field(None, max_length=100, json_schema_extra=coded("invalid_display_name"))
+
+
+class Org(BaseModel):
+    """An organization, with the caller's role."""
+
+    id: str
+    display_name: str
+    created_at: str | None = None
+    created_by: str | None = None
+    role: Role
+
+
+class OrgList(RootModel[list[Membership]]):
+    """A list of Membership."""
+
+
+class SetRole(RequestModel):
+    """A member's role."""
+
+    role: Annotated[Role, BeforeValidator(check_role)] = Field(
+        json_schema_extra=coded("invalid_role")
+    )
+
+
+class Member(BaseModel):
+    """A member and their role."""
+
+    user: str
+    role: Role
+
+
+class MemberList(RootModel[list[Member]]):
+    """A list of Member."""
+
+
+# -- run-time grants ------------------------------------------------------------------------------
+
+
+class GrantRequest(RequestModel):
+    """A grant for one job, in the caller's context."""
+
+    provider: str = Field(
+        max_length=40, description="a catalog provider id", json_schema_extra=coded("invalid_id")
+    )
+    job_id: Annotated[str, BeforeValidator(check_job_id)] = Field(
+        min_length=1,
+        max_length=JOB_ID_MAX,
+        pattern="^[\\x21-\\x7e]+$",
+        json_schema_extra=coded("invalid_job_id"),
+    )
+
+
+class Grant(BaseModel):
+    """An issued grant: an opaque string a job runner redeems once."""
+
+    grant: str
+    expires_at: str
+    source: Literal["user", "organization", "platform"]
+    provider: str
+    job_id: str
+
+
+class Redeem(RequestModel):
+    """A grant to redeem."""
+
+    grant: str = Field(
+        min_length=1,
+        max_length=4096,
+        pattern="^[A-Za-z0-9._-]+$",
+        json_schema_extra=coded("invalid_grant"),
+    )
+
+
+class Redeemed(BaseModel):
+    """A single-use Vault wrapping token for the credential; unwrap it at Vault."""
+
+    wrap_token: str
+    wrap_ttl: int
+    provider: str
+    source: Literal["user", "organization", "platform"]
+    job_id: str
+
+
+# -- meta -----------------------------------------------------------------------------------------
+
+
+class Jwk(BaseModel):
+    """A public signing key."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kty: str
+    crv: str
+    x: str
+    y: str | None = None
+    kid: str
+    alg: str
+    use: str
+
+
+class Jwks(BaseModel):
+    """Every signing key version still accepted."""
+
+    keys: list[Jwk]
+
+
+class Health(BaseModel):
+    """Liveness."""
+
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    """Readiness, with each check's outcome."""
+
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, str]
+
+
+class ContextHeaders(RequestModel):
+    """The organization to act in (any authenticated route)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        """Header names are case-insensitive."""
+        if isinstance(value, dict):
+            return {str(key).lower(): item for key, item in value.items()}
+        return value
+
+    x_organization_id: str = Field(
+        "",
+        validation_alias="x-organizationid",
+        serialization_alias="X-OrganizationId",
+        max_length=40,
+        description="act in this organization (the caller must be a member)",
+        json_schema_extra=coded("invalid_id"),
+    )

@@ -1,0 +1,111 @@
+"""Browser sessions: a signed cookie naming the user, its start and its CSRF token.
+
+The cookie's signing key is shared by every replica through Vault (created by bootstrap).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask.sessions import NullSession, SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
+
+from vault_bridge.auth.csrf import new_csrf_token
+from vault_bridge.directory.users import User
+from vault_bridge.errors import ServiceUnavailable, VaultBridgeError
+from vault_bridge.vault.kv import KV
+from vault_bridge.vault.names import SESSION_KEY_PATH
+
+
+class SessionKey:
+    """The session signing key: configured, or read once from Vault."""
+
+    def __init__(self, kv: KV, configured: str = "") -> None:
+        self.kv = kv
+        self._key = configured
+        self._lock = threading.Lock()
+
+    def get(self) -> str:
+        """The key; 503 ``not_bootstrapped`` when Vault has none."""
+        if self._key:
+            return self._key
+        with self._lock:
+            if not self._key:
+                secret = self.kv.read(SESSION_KEY_PATH)
+                if secret is None:
+                    raise ServiceUnavailable(
+                        "Vault is not bootstrapped: run `vault-bridge bootstrap`",
+                        code="not_bootstrapped",
+                    )
+                self._key = str(secret.data["secret_key"])
+        return self._key
+
+
+class VaultKeyedSessionInterface(SecureCookieSessionInterface):
+    """Signed session cookies whose key is read from Vault on first use (not at start-up)."""
+
+    def __init__(self, key: SessionKey) -> None:
+        self.key = key
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure when configured, and always when the request came over https."""
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
+            has_request_context() and request.is_secure
+        )
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """The cookie serializer; None (no session) while Vault cannot give the key."""
+        try:
+            key = self.key.get()
+        except VaultBridgeError as exc:
+            if has_request_context():
+                g.session_unavailable = exc  # check_session_store() turns it into a 503
+            return None  # no session this request, never a forged one
+        signer_kwargs = {"key_derivation": self.key_derivation, "digest_method": self.digest_method}
+        return URLSafeTimedSerializer(
+            key, salt=self.salt, serializer=self.serializer, signer_kwargs=signer_kwargs
+        )
+
+
+def check_session_store() -> None:
+    """503 when this request has no session because Vault could not give the signing key."""
+    if not isinstance(session, NullSession):
+        return
+    reason = g.get("session_unavailable")
+    raise ServiceUnavailable(
+        "sessions are unavailable right now: "
+        + (reason.message if isinstance(reason, VaultBridgeError) else "no session key"),
+        code=reason.code if isinstance(reason, ServiceUnavailable) else None,
+    )
+
+
+def start_session(user: User) -> str:
+    """Sign the user in; returns the CSRF token the client must send back."""
+    check_session_store()
+    session.clear()
+    session.permanent = True
+    session["user"] = user.id
+    session["started"] = int(time.time())
+    return new_csrf_token()
+
+
+def end_session() -> None:
+    """Sign out."""
+    if not isinstance(session, NullSession):
+        session.clear()
+
+
+def session_user_id(lifetime: float) -> str | None:
+    """The user id of the current session, if it has one that has not outlived ``lifetime``;
+    503 when a session cookie was sent but cannot be read now (Vault away)."""
+    if current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
+        check_session_store()
+    user_id = session.get("user")
+    started = session.get("started", 0)
+    if not isinstance(user_id, str) or not isinstance(started, int | float):
+        return None
+    if time.time() - started > lifetime:
+        return None
+    return user_id

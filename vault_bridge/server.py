@@ -1,0 +1,143 @@
+"""``vault-bridge serve``: supervise the embedded OpenBao (when there is no VAULT_ADDR), then
+serve HTTP with the built-in threaded server or with gunicorn workers."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import signal
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from vault_bridge.bootstrap import bootstrap
+from vault_bridge.config import Settings
+from vault_bridge.embedded import EmbeddedOpenBao
+from vault_bridge.services import Services
+from vault_bridge.vault.names import RUNNER_ROLE, SERVICE_ROLE
+from vault_bridge.vault.sys import Sys
+
+ADMIN_USER = "admin"
+Say = Callable[[str], Any]
+
+
+class ServeError(RuntimeError):
+    """The service cannot start."""
+
+
+def run(settings: Settings, say: Say) -> None:
+    """Serve until interrupted; with the embedded default, start and stop OpenBao around it."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not settings.embedded:
+        serve_http(settings, say)
+        return
+    server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
+    if server.is_running():
+        raise ServeError(f"the embedded OpenBao in {settings.data_dir} is already running")
+    say(f"starting the embedded OpenBao on {server.addr} (data in {server.root})")
+    server.start()
+    try:
+        serve_http(prepare_embedded(server, settings, say), say)
+    finally:
+        say("stopping the embedded OpenBao")
+        server.stop()
+
+
+def prepare_embedded(server: EmbeddedOpenBao, settings: Settings, say: Say) -> Settings:
+    """Bootstrap the embedded OpenBao, make sure the admin account exists, and return the
+    settings the service runs with: its own AppRole and the runner's, never the administrator."""
+    admin = Services(settings, server.admin_client(timeout=settings.vault_timeout))
+    for line in bootstrap(admin.client, settings).changed:
+        say(f"bootstrap: {line}")
+    ensure_admin_account(admin, settings, say)
+    sys_ = Sys(admin.client)
+    return Settings.from_env(
+        vault_addr=server.addr,
+        audit_log=settings.audit_path,
+        runner_role_id=sys_.approle_role_id(settings.approle_mount, RUNNER_ROLE),
+        runner_secret_id=server.role_secret(RUNNER_ROLE, admin.client, settings.approle_mount),
+        role_id=sys_.approle_role_id(settings.approle_mount, SERVICE_ROLE),
+        secret_id=server.role_secret(SERVICE_ROLE, admin.client, settings.approle_mount),
+    )
+
+
+def ensure_admin_account(admin: Services, settings: Settings, say: Say) -> None:
+    """Create the ``admin`` account on the first start; its password is shown once."""
+    if admin.directory.userpass.read_user(ADMIN_USER) is not None:
+        return
+    password = settings.admin_password or secrets.token_urlsafe(18)
+    admin.directory.create_user(ADMIN_USER, password, "Administrator")
+    if settings.admin_password:
+        say(f"created account '{ADMIN_USER}' with the password from VAULT_BRIDGE_ADMIN_PASSWORD")
+    else:
+        say(f"created account '{ADMIN_USER}'; its password, shown this once: {password}")
+
+
+def serve_http(settings: Settings, say: Say) -> None:
+    """The built-in threaded server (VAULT_BRIDGE_WORKERS=0) or gunicorn workers."""
+    if settings.workers > 0:
+        serve_gunicorn(settings, say)
+    else:
+        serve_threaded(settings, say)
+
+
+def serve_threaded(settings: Settings, say: Say) -> None:
+    """Werkzeug's threaded server; SIGINT and SIGTERM stop it in order."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    from vault_bridge.app import create_app
+    from vault_bridge.services import EXTENSION
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            """The app writes its own access log, without query strings."""
+
+    app = create_app(settings)
+    services: Services = app.extensions[EXTENSION]
+    http = make_server(
+        settings.host, settings.port, app, threaded=True, request_handler=QuietHandler
+    )
+    stop = threading.Event()
+
+    def shutdown(signum: int, frame: object) -> None:
+        if not stop.is_set():
+            stop.set()
+            threading.Thread(target=http.shutdown, daemon=True).start()
+
+    previous = {sig: signal.signal(sig, shutdown) for sig in (signal.SIGINT, signal.SIGTERM)}
+    say(f"vault-bridge serving on http://{settings.host}:{settings.port} (Ctrl-C stops)")
+    try:
+        http.serve_forever()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        services.close()
+        say("vault-bridge stopped")
+
+
+def serve_gunicorn(settings: Settings, say: Say) -> None:
+    """Gunicorn with gthread workers that share nothing but Vault, each with its own app."""
+    from gunicorn.app.base import BaseApplication
+
+    from vault_bridge.app import create_app
+
+    class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
+        def load_config(self) -> None:
+            """Bind, workers and threads from the settings."""
+            self.cfg.set("bind", f"{settings.host}:{settings.port}")
+            self.cfg.set("workers", settings.workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 8)
+            self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("accesslog", None)  # the app writes its own, without query strings
+
+        def load(self) -> Any:
+            """An app per worker, built after the fork."""
+            return create_app(settings)
+
+    say(
+        f"vault-bridge serving on http://{settings.host}:{settings.port} "
+        f"with {settings.workers} gunicorn workers (Ctrl-C stops)"
+    )
+    Server().run()
+    say("vault-bridge stopped")

@@ -1,0 +1,86 @@
+"""The background loop that keeps a replica's token state fresh: denylist, keys, last use."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from vault_bridge.errors import VaultBridgeError
+from vault_bridge.tokens.denylist import Denylist
+from vault_bridge.tokens.keys import SigningKeys
+
+log = logging.getLogger(__name__)
+
+
+class Maintenance:
+    """Polls the denylist every ``poll_interval``, re-reads the keys every ``key_interval``,
+    writes last-used times every ``flush_interval``; started by the app, stopped by close()."""
+
+    def __init__(
+        self,
+        denylist: Denylist,
+        keys: SigningKeys,
+        flush: Callable[[], object],
+        *,
+        poll_interval: float,
+        key_interval: float,
+        flush_interval: float,
+    ) -> None:
+        self.denylist = denylist
+        self.keys = keys
+        self.flush = flush
+        self.poll_interval = poll_interval
+        self.key_interval = key_interval
+        self.flush_interval = flush_interval
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        """True once started (and until closed)."""
+        return self._thread is not None
+
+    def start(self) -> None:
+        """Load keys and denylist now (best effort), then keep them fresh (idempotent)."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            try:
+                self.keys.refresh()
+                self.denylist.sync()
+            except VaultBridgeError as exc:  # the loop retries; requests fail closed meanwhile
+                log.warning("token state not loaded yet: %s", exc.message)
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._run, name="vault-bridge-tokens", daemon=True
+            )
+            self._thread.start()
+
+    def close(self) -> None:
+        """Stop the loop and wait for it."""
+        self._stop.set()
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def _run(self) -> None:
+        next_keys = time.monotonic() + self.key_interval
+        next_flush = time.monotonic() + self.flush_interval
+        while not self._stop.wait(self.poll_interval):
+            try:
+                self.denylist.sync()
+                now = time.monotonic()
+                if now >= next_keys:
+                    next_keys = now + self.key_interval
+                    self.keys.refresh()
+                if now >= next_flush:
+                    next_flush = now + self.flush_interval
+                    self.flush()
+            except VaultBridgeError as exc:
+                log.warning("token maintenance: %s", exc.message)
+            except Exception:  # keep the loop alive; the staleness bound fails requests closed
+                log.exception("token maintenance failed")

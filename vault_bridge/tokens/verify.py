@@ -1,0 +1,145 @@
+"""Verify a PAT: pinned algorithm, every claim, issuer, audience, expiry, then the denylist.
+
+A token seen before is answered from memory (its claims were verified then); the expiry and the
+denylist are checked on every call, so a cached token never outlives its revocation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jwt
+
+from vault_bridge import scopes
+from vault_bridge.errors import Unauthenticated
+from vault_bridge.ids import is_account_id, is_token_id
+from vault_bridge.tokens.denylist import Denylist
+from vault_bridge.tokens.keys import SigningKeys
+from vault_bridge.tokens.signing import REQUIRED_CLAIMS, TOKEN_TYPE, unverified_header
+
+MAX_TOKEN_LENGTH = 4096
+LEEWAY_SECONDS = 5
+CACHE_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    """A PAT whose signature, claims and revocation state have been checked."""
+
+    token_id: str
+    user: str
+    scopes: frozenset[str]
+    expires_at: int
+    issued_at: int
+
+    def __repr__(self) -> str:
+        return f"VerifiedToken(token_id={self.token_id!r}, user={self.user!r})"
+
+
+class Verifier:
+    """Checks PATs; remembers verified tokens until they expire (bounded).
+
+    ``confirm_fresh`` raises ServiceUnavailable when the denylist cannot be trusted (default: the
+    denylist's own staleness check).
+    """
+
+    def __init__(
+        self,
+        keys: SigningKeys,
+        denylist: Denylist,
+        *,
+        issuer: str,
+        audience: str,
+        confirm_fresh: Callable[[], None] | None = None,
+    ) -> None:
+        self.keys = keys
+        self.denylist = denylist
+        self.issuer = issuer
+        self.audience = audience
+        self.confirm_fresh = confirm_fresh or denylist.check_fresh
+        self._verified: dict[str, VerifiedToken] = {}
+
+    def verify(self, token: object) -> VerifiedToken:
+        """The verified token, or Unauthenticated (503 when revocations cannot be confirmed)."""
+        if not isinstance(token, str):
+            raise Unauthenticated("missing access token", code="missing_token")
+        cached = self._verified.get(token)
+        if cached is not None:
+            if time.time() >= cached.expires_at + LEEWAY_SECONDS:
+                self._verified.pop(token, None)
+                raise Unauthenticated("the access token has expired", code="token_expired")
+            verified = cached
+        else:
+            verified = self.check_signature(token)
+        self.confirm_fresh()
+        if self.denylist.is_revoked(verified.token_id):
+            raise Unauthenticated("the access token has been revoked", code="token_revoked")
+        if cached is None:
+            if len(self._verified) >= CACHE_LIMIT:
+                for stale in list(self._verified)[: CACHE_LIMIT // 2]:
+                    self._verified.pop(stale, None)
+            self._verified[token] = verified
+        return verified
+
+    def check_signature(self, token: str) -> VerifiedToken:
+        """Verify signature and claims (no denylist, no cache)."""
+        invalid = Unauthenticated("the access token is invalid", code="invalid_token")
+        if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
+            raise invalid
+        header = unverified_header(token)
+        if header is None:
+            raise invalid
+        if header.get("typ") != TOKEN_TYPE or header.get("alg") != self.keys.algorithm:
+            raise invalid
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise invalid
+        key = self.keys.get(kid)
+        if key is None:
+            raise invalid
+        try:
+            claims = jwt.decode(
+                token,
+                key.public_key,
+                algorithms=[key.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={
+                    "require": REQUIRED_CLAIMS,
+                    "verify_signature": True,
+                    "verify_exp": True,
+                    "verify_nbf": True,
+                    "verify_iat": True,
+                    "verify_aud": True,
+                    "verify_iss": True,
+                    "strict_aud": True,
+                },
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("the access token has expired", code="token_expired") from None
+        except jwt.InvalidTokenError:
+            raise invalid from None
+        scope = claims.get("scope")
+        if not isinstance(scope, str):
+            raise invalid
+        granted = frozenset(scope.split())
+        if not granted or not granted <= set(scopes.NAMES):
+            raise invalid
+        if not is_token_id(claims["jti"]) or not is_account_id(claims["sub"]):
+            raise invalid
+        return VerifiedToken(
+            token_id=claims["jti"],
+            user=claims["sub"],
+            scopes=granted,
+            expires_at=int(claims["exp"]),
+            issued_at=int(claims["iat"]),
+        )
+
+    def forget(self, token_id: str) -> None:
+        """Drop cached verifications of a token (after revoking it here)."""
+        for token, verified in list(self._verified.items()):
+            if verified.token_id == token_id:
+                self._verified.pop(token, None)

@@ -1,0 +1,110 @@
+"""Every name vault-bridge gives things in Vault: AppRoles, policies, groups and KV paths.
+
+Mount names are settings; everything below a mount is named here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+OwnerKind = Literal["users", "orgs", "platform"]
+
+# -- AppRoles and the policies they carry ----------------------------------------------------
+
+SERVICE_ROLE = "vault-bridge"
+RUNNER_ROLE = "vault-bridge-runner"
+SERVICE_POLICY = "vault-bridge-service"
+RUNNER_POLICY = "vault-bridge-runner"
+USER_POLICY = "vault-bridge-user"
+ADMIN_ROLE = "vault-bridge-admin"  # the embedded OpenBao's local administrator
+
+# -- organizations: one identity group per role, two policies ------------------------------
+
+ORG_ROLES = ("owner", "maintainer", "viewer")
+ORG_POLICY_KINDS = ("maintain", "view")
+ORG_ROLE_POLICY = {"owner": "maintain", "maintainer": "maintain", "viewer": "view"}
+
+
+def org_group_name(org: str, role: str) -> str:
+    """The identity group of one role of an organization."""
+    return f"vault-bridge-org-{org}-{role}"
+
+
+def org_policy_name(org: str, kind: str) -> str:
+    """Name of an organization's policy: ``vault-bridge-org-<org>-maintain`` or ``-view``."""
+    return f"vault-bridge-org-{org}-{kind}"
+
+
+# -- KV paths (below the KV mount) -----------------------------------------------------------
+
+SESSION_KEY_PATH = "config/session"
+GRANT_KEY_PATH = "config/grants"
+REDEEMED_FOLDER = "runtime/redeemed"
+PLATFORM_OWNER: tuple[OwnerKind, str] = ("platform", "default")
+
+
+def user_folder(user: str) -> str:
+    """Everything the service keeps for one user."""
+    return f"users/{user}"
+
+
+def pat_folder(user: str) -> str:
+    """Folder of a user's PAT records."""
+    return f"users/{user}/personal-access-tokens"
+
+
+def pat_path(user: str, token_id: str) -> str:
+    """Path of one PAT record (metadata only; the token value is never stored)."""
+    return f"{pat_folder(user)}/{token_id}"
+
+
+def provider_folder(owner_kind: OwnerKind, owner: str) -> str:
+    """Folder of an owner's provider tokens: a user's, an organization's or the platform's."""
+    if owner_kind not in ("users", "orgs", "platform"):
+        raise ValueError(owner_kind)
+    return f"{owner_kind}/{owner}/provider-access-tokens"
+
+
+def provider_path(owner_kind: OwnerKind, owner: str, provider: str) -> str:
+    """Path of one provider token."""
+    return f"{provider_folder(owner_kind, owner)}/{provider}"
+
+
+def provider_lease(owner_kind: OwnerKind, owner: str, provider: str) -> str:
+    """The lease serializing writes of one provider token."""
+    return f"providers/{owner_kind}/{owner}/{provider}"
+
+
+def jobs_folder(user: str) -> str:
+    """Jobs of the reference /quantum surface, per user."""
+    return f"users/{user}/jobs"
+
+
+def job_path(user: str, job_id: str) -> str:
+    """One job."""
+    return f"{jobs_folder(user)}/{job_id}"
+
+
+def redeemed_path(day: str, grant_id: str) -> str:
+    """The single-use marker of a redeemed run-time grant, by the day its grant expires."""
+    return f"{REDEEMED_FOLDER}/{day}/{grant_id}"
+
+
+def org_folder(org: str) -> str:
+    """Everything the service keeps for one organization."""
+    return f"orgs/{org}"
+
+
+def org_profile_path(org: str) -> str:
+    """An organization's profile: its id is claimed here with check-and-set 0."""
+    return f"orgs/{org}/profile"
+
+
+def org_members_lease(org: str) -> str:
+    """The lease serializing membership changes of one organization."""
+    return f"orgs/{org}/members"
+
+
+def lease_path(name: str) -> str:
+    """Where a lease lives."""
+    return f"locks/{name}"
