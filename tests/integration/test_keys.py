@@ -72,7 +72,7 @@ def test_rotation_with_the_bao_cli_is_picked_up_without_restart(
     new_kid = kid_for("personal-access-tokens", latest)
     assert new_kid != old_kid
 
-    eventually(lambda: _new_kid(api) == new_kid, timeout=3, interval=0.2)
+    eventually(lambda: _new_kid(api) == new_kid, interval=0.2)
     kids = [k["kid"] for k in api.client.get("/.well-known/jwks.json").get_json()["keys"]]
     assert old_kid in kids and new_kid in kids
     anon = app.test_client()
