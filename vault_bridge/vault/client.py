@@ -228,8 +228,10 @@ class VaultClient:
             text = " ".join(str(error) for error in (exc.errors or []))
             if "check-and-set" in text:
                 raise CasConflict(f"concurrent update of {_where(exc)}") from None
-            if "upgrade from non-versioned to versioned" in text:
-                # a freshly mounted KV v2 on a standby, for a moment: retryable, not our fault
+            if "non-versioned to versioned" in text.lower():
+                # a freshly mounted KV v2 upgrading its storage for a moment ("Upgrading from
+                # non-versioned to versioned data", or "upgrade from ..." on a standby):
+                # retryable, not the caller's fault
                 raise ServiceUnavailable(
                     "Vault is still preparing the KV mount; try again"
                 ) from None
