@@ -13,7 +13,7 @@ from vault_bridge.audit import AuditLog
 from vault_bridge.auth.csrf import SAFE_METHODS, check_csrf
 from vault_bridge.auth.session import end_session, session_user_id
 from vault_bridge.directory.users import Directory, User
-from vault_bridge.errors import Forbidden, Unauthenticated, VaultBridgeError
+from vault_bridge.errors import BadRequest, Forbidden, Unauthenticated, VaultBridgeError
 from vault_bridge.ids import check_account_id
 from vault_bridge.metrics import Metrics
 from vault_bridge.tokens.service import TokenService
@@ -36,15 +36,24 @@ class Principal:
 
 
 def bearer_token() -> str | None:
-    """The PAT sent with the request, if any."""
+    """The PAT sent with the request, if any; 400 ``ambiguous_credentials`` when
+    ``Authorization`` and ``X-Auth-Token`` both carry one and they differ."""
     header = request.headers.get("Authorization")
+    sent = request.headers.get("X-Auth-Token")
+    bearer = None
     if header is not None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthenticated("Authorization must be 'Bearer <token>'", code="invalid_token")
-        return value.strip()
-    sent = request.headers.get("X-Auth-Token")
-    return None if sent is None else sent.strip()
+        bearer = value.strip()
+    if sent is None:
+        return bearer
+    if bearer is not None and sent.strip() != bearer:
+        raise BadRequest(
+            "Authorization and X-Auth-Token carry different tokens: send one",
+            code="ambiguous_credentials",
+        )
+    return sent.strip()
 
 
 class Authenticator:
