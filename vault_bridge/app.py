@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from vault_bridge import auth
+from vault_bridge import auth, headers
 from vault_bridge.api.payload import StrictJSONProvider
 from vault_bridge.auth.session import VaultKeyedSessionInterface
 from vault_bridge.config import Settings
@@ -96,6 +96,7 @@ def create_app(
     from vault_bridge.compat import qc_catalog, quantum
 
     errors.register(app)
+    headers.register(app)
     _register_request_id(app, services)
     for blueprint in (
         meta.bp,

@@ -120,21 +120,6 @@ def init_web(app: Flask) -> None:
         if request.method == "POST":
             check_csrf(FORM_EXPIRED)
 
-    @app.after_request
-    def secure_pages(response: Response) -> Response:
-        if request.blueprint == "web":
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
-            )
-            if request.endpoint != "web.static":
-                response.headers["Cache-Control"] = "no-store"
-        return response
-
     from vault_bridge.web import views  # noqa: F401 - registers the routes on bp
 
     app.register_blueprint(bp)
