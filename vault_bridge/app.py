@@ -16,7 +16,7 @@ from vault_bridge import auth, headers
 from vault_bridge.api.payload import StrictJSONProvider
 from vault_bridge.auth.session import VaultKeyedSessionInterface
 from vault_bridge.config import Settings
-from vault_bridge.connect import bundled_runner_client, vault_client
+from vault_bridge.connect import bundled_runner_client, reconciler_client, vault_client
 from vault_bridge.services import EXTENSION, Services
 
 log = logging.getLogger(__name__)
@@ -65,9 +65,15 @@ def _register_request_id(app: Flask, services: Services) -> None:
 
 
 def build_services(settings: Settings) -> Services:
-    """The services for ``settings``, with the bundled runner's identity when configured."""
+    """The services for ``settings``, with the bundled runner's and the reconciler's identities
+    when configured."""
     client = vault_client(settings)
-    return Services(settings, client, runner_vault=bundled_runner_client(settings, client.addr))
+    return Services(
+        settings,
+        client,
+        runner_vault=bundled_runner_client(settings, client.addr),
+        reconciler_vault=reconciler_client(settings, client.addr),
+    )
 
 
 def create_app(

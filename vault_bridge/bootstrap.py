@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 from vault_bridge.config import Settings
 from vault_bridge.errors import ServiceUnavailable
 from vault_bridge.vault.client import CasConflict, VaultClient, VaultError
 from vault_bridge.vault.kv import KV
 from vault_bridge.vault.names import (
+    RECONCILER_POLICY,
+    RECONCILER_ROLE,
     RUNNER_POLICY,
     RUNNER_ROLE,
     SERVICE_POLICY,
@@ -20,12 +23,27 @@ from vault_bridge.vault.policies import load_policies
 from vault_bridge.vault.sys import RoleSettings, Sys
 from vault_bridge.vault.transit import Transit
 
-__all__ = ["RUNNER_ROLE", "SERVICE_ROLE", "BootstrapReport", "Check", "bootstrap", "doctor"]
+__all__ = [
+    "RECONCILER_ROLE",
+    "RUNNER_ROLE",
+    "SERVICE_ROLE",
+    "BootstrapReport",
+    "Check",
+    "bootstrap",
+    "doctor",
+]
 
 APPROLES = {
     SERVICE_ROLE: RoleSettings(policies=(SERVICE_POLICY,), ttl="1h", max_ttl="24h"),
     RUNNER_ROLE: RoleSettings(policies=(RUNNER_POLICY,), ttl="10m", max_ttl="1h"),
+    RECONCILER_ROLE: RoleSettings(policies=(RECONCILER_POLICY,), ttl="1h", max_ttl="24h"),
 }
+
+
+def userpass_accessor(auths: dict[str, Any], settings: Settings) -> str:
+    """The accessor of the userpass mount (the service may alias logins of that mount only)."""
+    accessor = (auths.get(f"{settings.userpass_mount}/") or {}).get("accessor")
+    return accessor if isinstance(accessor, str) else ""
 
 
 @dataclass
@@ -61,7 +79,8 @@ def bootstrap(client: VaultClient, settings: Settings) -> BootstrapReport:
             f"transit key {settings.transit_key} is {key.get('type')}, "
             f"but VAULT_BRIDGE_KEY_TYPE is {settings.key_type}"
         )
-    for name, text in load_policies(settings).items():
+    accessor = userpass_accessor(sys_.auth_methods(), settings)
+    for name, text in load_policies(settings, accessor).items():
         if sys_.read_policy(name) != text:
             sys_.write_policy(name, text)
             report.changed.append(f"wrote policy {name}")
@@ -152,7 +171,7 @@ def doctor(client: VaultClient, settings: Settings) -> list[Check]:
                 f"{key.get('type')}, latest version {key.get('latest_version')}",
             )
         )
-    for name, text in load_policies(settings).items():
+    for name, text in load_policies(settings, userpass_accessor(auths, settings)).items():
         current = sys_.read_policy(name)
         if current is None:
             checks.append(Check(f"policy {name}", False, f"missing: {hint}"))

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     runner_secret_id: str = _bridge("RUNNER_SECRET_ID", "", secret=True)
     runner_threads: int = _bridge("RUNNER_THREADS", 2)
     provider_urls: str = _bridge("PROVIDER_URLS", "")
+    reconciler_role_id: str = _bridge("RECONCILER_ROLE_ID", "", secret=True)
+    reconciler_secret_id: str = _bridge("RECONCILER_SECRET_ID", "", secret=True)
+    reconcile_interval: float = _bridge("RECONCILE_INTERVAL", 2.0)
+    reconcile_full_interval: float = _bridge("RECONCILE_FULL_INTERVAL", 3600.0)
     workers: int = _bridge("WORKERS", 0)
 
     @property
@@ -132,6 +136,15 @@ class Settings(BaseSettings):
         if bool(self.runner_role_id) != bool(self.runner_secret_id):
             raise ValueError(
                 "VAULT_BRIDGE_RUNNER_ROLE_ID and VAULT_BRIDGE_RUNNER_SECRET_ID go together"
+            )
+        if bool(self.reconciler_role_id) != bool(self.reconciler_secret_id):
+            raise ValueError(
+                "VAULT_BRIDGE_RECONCILER_ROLE_ID and VAULT_BRIDGE_RECONCILER_SECRET_ID go together"
+            )
+        if self.reconcile_interval <= 0 or self.reconcile_full_interval < self.reconcile_interval:
+            raise ValueError(
+                "VAULT_BRIDGE_RECONCILE_INTERVAL must be positive and at most "
+                "VAULT_BRIDGE_RECONCILE_FULL_INTERVAL"
             )
         self.provider_url_map()  # raises on malformed JSON
         return self

@@ -43,6 +43,19 @@ def bundled_runner_client(settings: Settings, addr: str) -> VaultClient | None:
     )
 
 
+def reconciler_client(settings: Settings, addr: str) -> VaultClient | None:
+    """The organization policy reconciler's own identity (reconciler AppRole), if configured."""
+    if not settings.reconciler_role_id:
+        return None
+    return VaultClient(
+        addr,
+        role_id=settings.reconciler_role_id,
+        secret_id=settings.reconciler_secret_id,
+        approle_mount=settings.approle_mount,
+        timeout=settings.vault_timeout,
+    )
+
+
 def job_runner_client(settings: Settings) -> VaultClient | None:
     """A job runner's identity for ``runner redeem``: runner AppRole, VAULT_TOKEN, or (embedded)
     a fresh runner secret_id made with the local administrator."""

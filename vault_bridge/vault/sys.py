@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vault_bridge.vault.client import JSON, VaultClient, VaultError, data_of
+from vault_bridge.vault.client import JSON, VaultClient, VaultError, data_of, keys_of
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,14 @@ class Sys:
             data_of(self.client.call(lambda vault: vault.sys.read_acl_policy(name))) or {}
         ).get("policy")
         return policy if isinstance(policy, str) else None
+
+    def list_policies(self) -> list[str]:
+        """Names of every ACL policy.
+
+        Supported methods: LIST: /sys/policies/acl
+        """
+        body = self.client.call(lambda vault: vault.sys.list_acl_policies())
+        return keys_of(body)
 
     def write_policy(self, name: str, text: str) -> None:
         """Create or replace an ACL policy.
