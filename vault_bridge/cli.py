@@ -198,6 +198,18 @@ def users_create(
     click.echo(f"created user {user.id}")
 
 
+@users.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+@click.pass_obj
+def users_set_password(settings: Settings, name: str, password_stdin: bool) -> None:
+    """Replace an account's password (read from stdin); every session of the account ends."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    with operator_services(settings) as services:
+        ended = services.accounts.set_password(name, password, actor="operator")
+    click.echo(f"new password for {name}; {ended} session(s) ended")
+
+
 @users.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj

@@ -12,6 +12,7 @@ from vault_bridge.config import Settings
 from vault_bridge.directory.accounts import Accounts
 from vault_bridge.directory.orgs import Organizations
 from vault_bridge.directory.reconciler import PolicyReconciler, ReconcileLoop
+from vault_bridge.directory.sessions import SessionStore
 from vault_bridge.directory.users import Directory
 from vault_bridge.metrics import standard_metrics
 from vault_bridge.providers.catalog import load_catalog
@@ -58,13 +59,23 @@ class Services:
         self.orgs = Organizations(
             client, settings, self.directory, self.audit, reconciler=self.reconciler
         )
-        self.accounts = Accounts(self.directory, self.tokens, self.orgs, self.audit)
+        self.sessions = SessionStore(
+            KV(client, settings.kv_mount), settings.session_lifetime, settings.directory_cache_ttl
+        )
+        self.accounts = Accounts(
+            self.directory, self.tokens, self.orgs, self.audit, self.sessions
+        )
         self.providers = ProviderTokens(client, settings, self.catalog, self.audit)
         self.grants = RuntimeGrants(client, settings, self.catalog, self.directory, self.audit)
         self.runners = RunnerTokens(client)
         self.session_key = SessionKey(KV(client, settings.kv_mount), settings.secret_key)
         self.authenticator = Authenticator(
-            self.tokens, self.directory, self.audit, self.metrics, settings.session_lifetime
+            self.tokens,
+            self.directory,
+            self.sessions,
+            self.audit,
+            self.metrics,
+            settings.session_lifetime,
         )
         runner = None
         if runner_vault is not None:

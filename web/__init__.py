@@ -19,9 +19,9 @@ from werkzeug.wrappers import Response
 from vault_bridge import scopes
 from vault_bridge.api.errors import http_error_response
 from vault_bridge.auth.csrf import check_csrf, csrf_token
-from vault_bridge.auth.session import check_session_store, session_user_id
+from vault_bridge.auth.session import check_session_store
 from vault_bridge.directory.users import User
-from vault_bridge.errors import ServiceUnavailable, VaultBridgeError
+from vault_bridge.errors import ServiceUnavailable, Unauthenticated, VaultBridgeError
 from vault_bridge.services import Services, current_services
 from vault_bridge.timeutil import parse_iso
 
@@ -87,11 +87,11 @@ def init_web(app: Flask) -> None:
     login.init_app(app)
 
     def load_user(user_id: str) -> WebUser | None:
-        svc = services()
-        if session_user_id(svc.settings.session_lifetime) != user_id:
+        try:
+            user = services().authenticator.session_user()  # the record, not only the cookie
+        except Unauthenticated:
             return None
-        user = svc.directory.active_user(user_id)
-        return WebUser(user) if user else None
+        return WebUser(user) if user.id == user_id else None
 
     login.user_loader(load_user)
 

@@ -93,7 +93,7 @@ def login() -> Any:
         message = "Wrong username or password." if isinstance(exc, Unauthenticated) else exc.message
         page = render_template("login.html", next=next_url, username=username, error=message)
         return page, exc.status
-    start_session(user)
+    start_session(user, services().sessions, request.remote_addr)
     login_user(WebUser(user))
     flash(f"Welcome, {user.display_name}.", "success")
     return redirect(safe_next(next_url))
@@ -107,7 +107,7 @@ def logout() -> Any:
             return go("web.login")
         return render_template("logout.html")
     logout_user()
-    end_session()
+    end_session(services().sessions)
     flash("You are signed out.", "info")
     return go("web.login")
 

@@ -144,7 +144,7 @@ def submit_job() -> Response:
     does the rest."""
     principal = current_principal()
     submitted = job_request(body(SubmitJob))
-    job = current_services().jobs.submit(principal.user.id, principal.org, submitted)
+    job = current_services().jobs.submit(principal.user, principal.org, submitted)
     return jsonify(public_job(job))
 
 

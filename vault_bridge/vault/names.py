@@ -62,6 +62,16 @@ def user_folder(user: str) -> str:
     return f"users/{user}"
 
 
+def session_folder(user: str) -> str:
+    """Folder of a user's browser sessions (one record each, bound to the account's entity)."""
+    return f"users/{user}/sessions"
+
+
+def session_path(user: str, session_id: str) -> str:
+    """One session's record."""
+    return f"{session_folder(user)}/{session_id}"
+
+
 def pat_folder(user: str) -> str:
     """Folder of a user's PAT records."""
     return f"users/{user}/personal-access-tokens"
