@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     denylist_poll_interval: float = _bridge("DENYLIST_POLL_INTERVAL", 0.5)
     denylist_max_staleness: float = _bridge("DENYLIST_MAX_STALENESS", 10.0)
     key_refresh_interval: float = _bridge("KEY_REFRESH_INTERVAL", 60.0)
+    key_check_interval: float = _bridge("KEY_CHECK_INTERVAL", 5.0)
     directory_cache_ttl: float = _bridge("DIRECTORY_CACHE_TTL", 2.0)
     last_used_interval: float = _bridge("LAST_USED_INTERVAL", 300.0)
     session_lifetime: int = _bridge("SESSION_LIFETIME", 12 * 3600)
@@ -125,6 +126,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "VAULT_BRIDGE_DENYLIST_MAX_STALENESS must be at least twice the poll interval"
             )
+        if self.key_check_interval <= 0 or self.key_refresh_interval <= 0:
+            raise ValueError("key refresh and check intervals must be positive")
         if bool(self.role_id) != bool(self.secret_id):
             raise ValueError("VAULT_BRIDGE_ROLE_ID and VAULT_BRIDGE_SECRET_ID go together")
         if not self.issuer:
