@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from vault_bridge import auth, headers
 from vault_bridge.api.payload import StrictJSONProvider
@@ -92,6 +93,11 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=settings.session_lifetime),
         MAX_CONTENT_LENGTH=MAX_BODY,
     )
+    if settings.trusted_proxies:
+        # the client's address (sign-in throttling, logs) and scheme (Secure cookies, HSTS)
+        # from X-Forwarded-For/-Proto, as set by exactly this many proxies in front
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.url_map.merge_slashes = False  # "/orgs//members" is a 404, not a redirect to a guess
     app.json = StrictJSONProvider(app)
     app.session_interface = VaultKeyedSessionInterface(services.session_key)

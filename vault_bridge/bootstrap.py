@@ -40,6 +40,39 @@ APPROLES = {
 }
 
 
+def userpass_lockout(settings: Settings) -> dict[str, Any]:
+    """OpenBao/Vault's userpass lockout, shared by every replica: well above the per-replica
+    sign-in limits, so that it caps a guesser spread over many replicas while a handful of
+    guesses locks nobody out. In the form the tune endpoint takes."""
+    return {
+        "lockout_threshold": str(settings.lockout_threshold),
+        "lockout_duration": f"{settings.lockout_duration}s",
+        "lockout_counter_reset_duration": f"{settings.lockout_counter_reset}s",
+        "lockout_disable": False,
+    }
+
+
+def lockout_applied(auths: dict[str, Any], settings: Settings) -> bool:
+    """True when the userpass mount (as ``sys/auth`` lists it) has ``userpass_lockout``'s
+    values."""
+    mount = auths.get(f"{settings.userpass_mount}/") or {}
+    config = (mount.get("config") or {}).get("user_lockout_config") or {}
+    return {
+        key: config.get(key)
+        for key in (
+            "user_lockout_threshold",
+            "user_lockout_duration",
+            "user_lockout_counter_reset_duration",
+            "user_lockout_disable",
+        )
+    } == {
+        "user_lockout_threshold": settings.lockout_threshold,
+        "user_lockout_duration": settings.lockout_duration,
+        "user_lockout_counter_reset_duration": settings.lockout_counter_reset,
+        "user_lockout_disable": False,
+    }
+
+
 def userpass_accessor(auths: dict[str, Any], settings: Settings) -> str:
     """The accessor of the userpass mount (the service may alias logins of that mount only)."""
     accessor = (auths.get(f"{settings.userpass_mount}/") or {}).get("accessor")
@@ -69,6 +102,12 @@ def bootstrap(client: VaultClient, settings: Settings) -> BootstrapReport:
         if f"{path}/" not in auths:
             sys_.enable_auth(path, kind)
             report.changed.append(f"enabled {kind} auth at {path}/")
+    if not lockout_applied(sys_.auth_methods(), settings):
+        sys_.tune_auth(settings.userpass_mount, user_lockout_config=userpass_lockout(settings))
+        report.changed.append(
+            f"set the userpass lockout: {settings.lockout_threshold} failures lock an account "
+            f"for {settings.lockout_duration} s"
+        )
     transit = Transit(client, settings.transit_mount, settings.transit_key)
     key = transit.read_key()
     if key is None:
@@ -158,6 +197,13 @@ def doctor(client: VaultClient, settings: Settings) -> list[Check]:
         checks.append(
             Check(f"auth {path}/", ok, "enabled" if ok else f"{kind} not enabled: {hint}")
         )
+    if auths.get(f"{settings.userpass_mount}/", {}).get("type") == "userpass":
+        ok = lockout_applied(auths, settings)
+        detail = (
+            f"{settings.lockout_threshold} failures lock an account for "
+            f"{settings.lockout_duration} s"
+        )
+        checks.append(Check("userpass lockout", ok, detail if ok else f"not as configured: {hint}"))
     key = Transit(client, settings.transit_mount, settings.transit_key).read_key()
     if key is None:
         checks.append(

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     directory_cache_ttl: float = _bridge("DIRECTORY_CACHE_TTL", 2.0)
     last_used_interval: float = _bridge("LAST_USED_INTERVAL", 300.0)
     session_lifetime: int = _bridge("SESSION_LIFETIME", 12 * 3600)
+    trusted_proxies: int = _bridge("TRUSTED_PROXIES", 0)
+    login_window: int = _bridge("LOGIN_WINDOW", 900)
+    login_pair_limit: int = _bridge("LOGIN_PAIR_LIMIT", 5)
+    login_address_limit: int = _bridge("LOGIN_ADDRESS_LIMIT", 20)
+    login_account_limit: int = _bridge("LOGIN_ACCOUNT_LIMIT", 20)
+    lockout_threshold: int = _bridge("LOCKOUT_THRESHOLD", 100)
+    lockout_duration: int = _bridge("LOCKOUT_DURATION", 300)
+    lockout_counter_reset: int = _bridge("LOCKOUT_COUNTER_RESET", 600)
     cookie_secure: bool = _bridge("COOKIE_SECURE", False)
     secret_key: str = _bridge("SECRET_KEY", "", secret=True)
     admin_password: str = _bridge("ADMIN_PASSWORD", "", secret=True)
@@ -128,6 +136,18 @@ class Settings(BaseSettings):
             )
         if self.key_check_interval <= 0 or self.key_refresh_interval <= 0:
             raise ValueError("key refresh and check intervals must be positive")
+        if not 0 <= self.trusted_proxies <= 10:
+            raise ValueError("VAULT_BRIDGE_TRUSTED_PROXIES must be 0-10")
+        limits = (self.login_pair_limit, self.login_address_limit, self.login_account_limit)
+        if self.login_window < 1 or min(limits) < 1:
+            raise ValueError("sign-in limits and their window must be positive")
+        if self.lockout_threshold <= max(limits):
+            raise ValueError(
+                "VAULT_BRIDGE_LOCKOUT_THRESHOLD must be above the per-replica sign-in limits "
+                "(a handful of guesses must never lock an account at Vault)"
+            )
+        if self.lockout_duration < 1 or self.lockout_counter_reset < 1:
+            raise ValueError("the userpass lockout duration and counter reset must be positive")
         if bool(self.role_id) != bool(self.secret_id):
             raise ValueError("VAULT_BRIDGE_ROLE_ID and VAULT_BRIDGE_SECRET_ID go together")
         if not self.issuer:

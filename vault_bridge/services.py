@@ -13,6 +13,7 @@ from vault_bridge.directory.accounts import Accounts
 from vault_bridge.directory.orgs import Organizations
 from vault_bridge.directory.reconciler import PolicyReconciler, ReconcileLoop
 from vault_bridge.directory.sessions import SessionStore
+from vault_bridge.directory.throttle import Limits, LoginThrottle
 from vault_bridge.directory.users import Directory
 from vault_bridge.metrics import standard_metrics
 from vault_bridge.providers.catalog import load_catalog
@@ -62,8 +63,14 @@ class Services:
         self.sessions = SessionStore(
             KV(client, settings.kv_mount), settings.session_lifetime, settings.directory_cache_ttl
         )
+        limits = Limits(
+            pair=settings.login_pair_limit,
+            address=settings.login_address_limit,
+            account=settings.login_account_limit,
+            window=settings.login_window,
+        )
         self.accounts = Accounts(
-            self.directory, self.tokens, self.orgs, self.audit, self.sessions
+            self.directory, self.tokens, self.orgs, self.audit, self.sessions, LoginThrottle(limits)
         )
         self.providers = ProviderTokens(client, settings, self.catalog, self.audit)
         self.grants = RuntimeGrants(client, settings, self.catalog, self.directory, self.audit)

@@ -31,38 +31,37 @@ class Accounts:
         self.throttle = throttle or LoginThrottle()
 
     def sign_in(self, username: object, password: object, address: str | None) -> User:
-        """Check a password with Vault, throttled per username and per address, audited."""
+        """Check a password with Vault, throttled per account, address and both; audited."""
         valid_name = isinstance(username, str) and is_account_id(username)
-        keys = (f"user:{username}" if valid_name else "user:?", f"ip:{address}")
-        self.throttle.check(*keys)
+        account = str(username) if valid_name else "?"
+        where = address or "?"
+        self.throttle.check(account, where)
         try:
             user = self.directory.authenticate(username, password)
         except Unauthenticated:
-            self.throttle.failed(*keys)
-            shown = str(username) if valid_name else "(invalid)"
+            self.throttle.failed(account, where)
+            shown = account if valid_name else "(invalid)"
             self.audit.record("login", actor=shown, outcome="failure", method="password")
             raise
-        self.throttle.succeeded(*keys)
+        self.throttle.succeeded(account, where)
         self.audit.record("login", actor=user.id, method="password")
         return user
 
-    def change_password(
-        self, user: User, current: str, new: str, keep_session: str
-    ) -> int:
+    def change_password(self, user: User, current: str, new: str, keep_session: str) -> int:
         """The account's own password change: the current password is checked by Vault, with
         failures throttled per account (apart from sign-ins, which a session holder's guesses
         must not block); every other session ends. Returns how many ended."""
         key = f"change:{user.id}"
-        self.throttle.check(key)
+        self.throttle.check_key(key, self.throttle.limits.pair)
         try:
             self.directory.authenticate(user.id, current)
         except Unauthenticated:
-            self.throttle.failed(key)
+            self.throttle.count(key)
             self.audit.record("user.password", actor=user.id, outcome="failure")
             raise Forbidden(
                 "the current password is wrong", code="wrong_password", field="current_password"
             ) from None
-        self.throttle.succeeded(key)
+        self.throttle.clear(key)
         return self.set_password(user.id, new, actor=user.id, keep_session=keep_session)
 
     def set_password(

@@ -54,6 +54,13 @@ class Sys:
         """
         self.client.call(lambda vault: vault.sys.enable_auth_method(kind, path=path))
 
+    def tune_auth(self, path: str, **settings: object) -> None:
+        """Tune an auth method (e.g. ``user_lockout_config``).
+
+        Supported methods: POST: /sys/auth/{path}/tune
+        """
+        self.client.call(lambda vault: vault.sys.tune_auth_method(path, **settings))
+
     def read_policy(self, name: str) -> str | None:
         """Read an ACL policy's text; None when absent.
 
