@@ -128,7 +128,12 @@ class Authenticator:
             self._end_all(user_id)  # disabled or deleted: its sessions end for good
             end_session()
             raise Unauthenticated("the session's user no longer exists", code="user_not_found")
-        if not self.sessions.is_live(user_id, session_id, user.entity_id):
+        owner = self.sessions.owner(user_id, session_id)
+        if owner is not None and owner != user.entity_id:
+            # a session of a newer account than this replica has cached (re-created name)?
+            self.directory.forget(user_id)
+            user = self.directory.active_user(user_id)
+        if owner is None or user is None or owner != user.entity_id:
             end_session()
             raise Unauthenticated("the session has ended: sign in again", code="session_ended")
         return user

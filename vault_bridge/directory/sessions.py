@@ -22,6 +22,9 @@ from vault_bridge.vault.names import session_folder, session_path
 
 SESSION_ID = re.compile(r"(\d{10,12})-([0-9a-f]{32})")
 CACHE_LIMIT = 100_000
+YOUNG = 10.0  # seconds: a session this new may not be readable on every Vault node yet
+RETRIES = 5
+RETRY_PAUSE = 0.1
 
 
 def is_session_id(value: object) -> bool:
@@ -30,7 +33,8 @@ def is_session_id(value: object) -> bool:
 
 
 class SessionStore:
-    """Create, check and end sessions; checks are cached at most ``cache_ttl`` seconds."""
+    """Create, check and end sessions; what a check reads is cached at most ``cache_ttl``
+    seconds."""
 
     def __init__(self, kv: KV, lifetime: float, cache_ttl: float) -> None:
         self.kv = kv
@@ -45,29 +49,44 @@ class SessionStore:
         session_id = f"{now + int(self.lifetime)}-{secrets.token_hex(16)}"
         record = {"entity_id": entity_id, "created_at": now, "address": address or ""}
         self.kv.write(session_path(user, session_id), record, cas=0)
+        self._remember((user, session_id), entity_id)  # read-your-writes on this replica
         self.prune(user)
         return session_id
 
-    def is_live(self, user: str, session_id: object, entity_id: str) -> bool:
-        """True while the session's record exists, has not expired and names ``entity_id``."""
-        if not is_session_id(session_id) or not entity_id:
-            return False
-        assert isinstance(session_id, str)
-        match = SESSION_ID.fullmatch(session_id)
+    def owner(self, user: str, session_id: object) -> str | None:
+        """The entity a live session belongs to; None when it ended, expired or never was."""
+        match = SESSION_ID.fullmatch(session_id) if isinstance(session_id, str) else None
         if match is None or int(match.group(1)) <= time.time():
-            return False
+            return None
+        assert isinstance(session_id, str)
         key = (user, session_id)
-        now = time.monotonic()
         cached = self._seen.get(key)
-        if cached is None or now >= cached[0]:
+        if cached is None or time.monotonic() >= cached[0]:
+            young = int(match.group(1)) - self.lifetime > time.time() - YOUNG
+            owner = self._read_owner(user, session_id, retries=RETRIES if young else 0)
+            cached = self._remember(key, owner)
+        return cached[1]
+
+    def _read_owner(self, user: str, session_id: str, retries: int) -> str | None:
+        """The entity a session's record names; None when there is no record. A session made a
+        moment ago on another replica may not have reached this Vault node yet (standbys serve
+        reads): such a miss is read again a few times before it counts."""
+        for attempt in range(retries + 1):
             secret = self.kv.read(session_path(user, session_id))
-            owner = secret.data.get("entity_id") if secret is not None else None
-            cached = (now + self.cache_ttl, owner if isinstance(owner, str) else None)
-            with self._lock:
-                if len(self._seen) >= CACHE_LIMIT:
-                    self._seen.clear()
-                self._seen[key] = cached
-        return cached[1] == entity_id
+            if secret is not None:
+                owner = secret.data.get("entity_id")
+                return owner if isinstance(owner, str) else None
+            if attempt < retries:
+                time.sleep(RETRY_PAUSE)
+        return None
+
+    def _remember(self, key: tuple[str, str], owner: str | None) -> tuple[float, str | None]:
+        entry = (time.monotonic() + self.cache_ttl, owner)
+        with self._lock:
+            if len(self._seen) >= CACHE_LIMIT:
+                self._seen.clear()
+            self._seen[key] = entry
+        return entry
 
     def end(self, user: str, session_id: object) -> None:
         """End one session (its record goes before the answer)."""

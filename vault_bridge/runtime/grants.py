@@ -274,6 +274,9 @@ class RuntimeGrants:
         (TTL at most 60 s) for the credential's read."""
         grant = self.parse(sealed)
         user = self.directory.active_user(grant.user)
+        if user is not None and user.entity_id != grant.entity:
+            self.directory.forget(grant.user)  # this replica's copy may predate a re-creation
+            user = self.directory.active_user(grant.user)
         if user is None or user.entity_id != grant.entity:
             # gone, disabled, or deleted and the name taken again: not the grant's account
             raise Forbidden("the job's user no longer exists", code="user_not_found")
