@@ -120,6 +120,16 @@ def test_operator_policy_inspects_but_never_reads_secret_values(
     assert not allowed(
         operator, "POST", "vault-bridge-transit/sign/personal-access-tokens", {"input": "aGk="}
     )
+    # identities and accounts, as the runbook has it; never a policy anywhere
+    entity = f"identity/entity/name/{user.id}"
+    assert allowed(operator, "POST", entity, {"disabled": True})
+    assert allowed(operator, "POST", entity, {"disabled": False})
+    assert not allowed(operator, "POST", entity, {"policies": "vault-bridge-admin"})
+    assert not allowed(operator, "POST", "identity/group/name/ops", {"policies": "root"})
+    login = f"auth/userpass/users/{user.id}"
+    assert allowed(operator, "POST", login, {"password": "a new long password"})
+    assert not allowed(operator, "POST", login, {"token_policies": "vault-bridge-admin"})
+    assert not allowed(operator, "POST", "sys/policies/acl/vault-bridge-org-x-view", {"policy": ""})
 
 
 @pytest.mark.parametrize(
