@@ -3,7 +3,15 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean help
+.PHONY: run test lint bench bench-scale clean help wheels image test-containers
+
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' vault_bridge/__init__.py)
+WHEELS := build/wheels
+IMAGE ?= vault-bridge
+# The image's base (a build argument of the Dockerfile) and OpenBao's image in docker-compose.yml:
+# the public images by default; .ci/run passes local stand-ins (tools/stand-in-images).
+PYTHON_IMAGE ?= python:3.11.13-slim-bookworm
+OPENBAO_IMAGE ?= openbao/openbao:2.7.2
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,9 +38,26 @@ lint: $(VENV)/.installed-dev  ## ruff, and mypy (strict) on vault_bridge and web
 	$(BIN)/ruff check vault_bridge web tests benchmarks
 	$(BIN)/mypy
 
-bench: $(VENV)/.installed-dev  ## benchmarks against a throwaway OpenBao; results go in docs/benchmarks.md by hand
+bench: $(VENV)/.installed-dev  ## benchmarks against throwaway OpenBao servers; results go in docs/benchmarks.md by hand
 	$(BIN)/python benchmarks/bench_verify.py
 	$(BIN)/python benchmarks/bench_runtime.py
+	$(BIN)/python benchmarks/bench_revocations.py
+
+bench-scale: $(VENV)/.installed-dev  ## the revocation benchmark with a million revoked tokens (several minutes)
+	$(BIN)/python benchmarks/bench_revocations.py --sizes 1000000 --window 61
+
+wheels: $(VENV)/.installed-run  ## build/wheels: vault-bridge and all its dependencies as wheels, what the image installs
+	rm -rf $(WHEELS)
+	$(BIN)/pip wheel --quiet --disable-pip-version-check --wheel-dir $(WHEELS) .
+
+image: wheels  ## the production image vault-bridge:<version> from build/wheels, built offline (PYTHON_IMAGE=... picks the base)
+	docker build --network none --build-arg PYTHON_IMAGE=$(PYTHON_IMAGE) --tag $(IMAGE):$(VERSION) --tag $(IMAGE):latest .
+
+test-containers: $(VENV)/.installed-dev image  ## needs Docker with compose: the wheel, the image, docker-compose.yml, the integration tests on OpenBao in a container
+	VAULT_BRIDGE_IMAGE=$(IMAGE):$(VERSION) OPENBAO_IMAGE=$(OPENBAO_IMAGE) \
+	  $(BIN)/python -m pytest tests/containers
+	TESTCONTAINERS_RYUK_DISABLED=true VAULT_BRIDGE_TEST_CONTAINER=$(OPENBAO_IMAGE) \
+	  $(BIN)/python -m pytest tests/integration
 
 clean:  ## remove the virtualenv (./var, the embedded OpenBao's data, is kept)
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache build

@@ -1,6 +1,7 @@
-# OpenBao for docker-compose.yml: one raft node, auto-unsealed with a static key that the
-# "keys" service generates once into the "secrets" volume, file audit device on, and a
-# declarative self-initialization that creates the administrator AppRole used by "bootstrap".
+# OpenBao for docker-compose.yml: one raft node, auto-unsealed with a static key that the "init"
+# service generates once into the openbao-secrets volume, file audit device on, and a declarative
+# self-initialization that creates the administrator AppRole used by "bootstrap" (its role_id and
+# secret_id are files that "init" also writes into the admin-credential volume, for bootstrap).
 # Production: use a KMS/HSM seal instead of a static key, TLS on the listener, and 3 or 5 nodes.
 ui            = false
 disable_mlock = true
@@ -20,12 +21,12 @@ listener "tcp" {
 
 seal "static" {
   current_key_id = "compose-1"
-  current_key    = "file:///secrets/seal.key"
+  current_key    = "file:///openbao/secrets/seal.key"
 }
 
 audit "file" "main" {
   options {
-    file_path = "/openbao/data/audit.log"
+    file_path = "/openbao/logs/audit.log"
   }
 }
 
@@ -45,16 +46,16 @@ initialize "vault-bridge-admin" {
   request "admin-role" {
     operation = "update"
     path      = "auth/approle/role/vault-bridge-admin"
-    data = { token_policies = ["vault-bridge-admin"], token_ttl = "1h" }
+    data = { token_policies = ["vault-bridge-admin"], token_ttl = "1h", token_max_ttl = "24h" }
   }
   request "admin-role-id" {
     operation = "update"
     path      = "auth/approle/role/vault-bridge-admin/role-id"
-    data = { role_id = { eval_type = "string", eval_source = "file", path = "/secrets/admin-role-id" } }
+    data = { role_id = { eval_type = "string", eval_source = "file", path = "/openbao/secrets/admin-role-id" } }
   }
   request "admin-secret-id" {
     operation = "update"
     path      = "auth/approle/role/vault-bridge-admin/custom-secret-id"
-    data = { secret_id = { eval_type = "string", eval_source = "file", path = "/secrets/admin-secret-id" } }
+    data = { secret_id = { eval_type = "string", eval_source = "file", path = "/openbao/secrets/admin-secret-id" } }
   }
 }

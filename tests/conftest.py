@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.container_server import server_under_test
 from tests.helpers import Account, Api, free_port_pair, unique_id
 from vault_bridge.app import create_app
 from vault_bridge.bootstrap import RECONCILER_ROLE, RUNNER_ROLE, SERVICE_ROLE, bootstrap
@@ -31,7 +32,7 @@ def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedOpenBao]:
         bao_binary()
     except FileNotFoundError as exc:  # pragma: no cover - the dev extra installs it
         pytest.fail(str(exc))
-    server = EmbeddedOpenBao(tmp_path_factory.mktemp("openbao"), free_port_pair())
+    server = server_under_test(tmp_path_factory.mktemp("openbao"), free_port_pair())
     server.start()
     yield server
     server.stop()

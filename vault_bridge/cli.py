@@ -9,12 +9,13 @@ import shlex
 import signal
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
 
 from vault_bridge import scopes
-from vault_bridge.bootstrap import bootstrap, doctor
+from vault_bridge.bootstrap import APPROLES, bootstrap, doctor
 from vault_bridge.config import ConfigError, Settings
 from vault_bridge.connect import (
     job_runner_client,
@@ -22,6 +23,7 @@ from vault_bridge.connect import (
     vault_address,
     vault_client,
 )
+from vault_bridge.credentials import write_approle_credentials
 from vault_bridge.embedded import EmbeddedOpenBao
 from vault_bridge.errors import VaultBridgeError
 from vault_bridge.ids import check_token_id
@@ -172,6 +174,20 @@ def reconcile_command(settings: Settings, once: bool) -> None:
         )
         loop.run()
         click.echo("reconciler stopped")
+
+
+@cli.command("write-credentials")
+@click.argument("role", type=click.Choice(sorted(APPROLES)))
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+def write_credentials_command(settings: Settings, role: str, folder: Path) -> None:
+    """Write ROLE's role-id and a secret-id into FOLDER (mode 0600) for a container or runner."""
+    if not folder.is_dir():
+        raise Fail(f"{folder} is not a folder")
+    with operator_services(settings) as services:
+        issued = write_approle_credentials(services.client, settings.approle_mount, role, folder)
+    state = "a new secret-id" if issued else "the secret-id already there, still valid"
+    click.echo(f"{role}: {folder / 'role-id'} and {folder / 'secret-id'} ({state})")
 
 
 # -- users -------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
     vault_timeout: float = _bridge("VAULT_TIMEOUT", 2.0)
     data_dir: str = _bridge("DATA_DIR", "./var")
     embedded_port: int = _bridge("EMBEDDED_PORT", 8200)
+    embedded_audit_max_mb: int = _bridge("EMBEDDED_AUDIT_MAX_MB", 64)
+    embedded_audit_keep: int = _bridge("EMBEDDED_AUDIT_KEEP", 3)
     host: str = _bridge("HOST", "127.0.0.1")
     port: int = _bridge("PORT", 8080)
     issuer: str = _bridge("ISSUER", "http://127.0.0.1:8080")
@@ -58,6 +61,7 @@ class Settings(BaseSettings):
     pat_max_days: int = _bridge("PAT_MAX_DAYS", 366)
     denylist_poll_interval: float = _bridge("DENYLIST_POLL_INTERVAL", 0.5)
     denylist_max_staleness: float = _bridge("DENYLIST_MAX_STALENESS", 10.0)
+    denylist_full_poll_interval: float = _bridge("DENYLIST_FULL_POLL_INTERVAL", 30.0)
     key_refresh_interval: float = _bridge("KEY_REFRESH_INTERVAL", 60.0)
     key_check_interval: float = _bridge("KEY_CHECK_INTERVAL", 5.0)
     directory_cache_ttl: float = _bridge("DIRECTORY_CACHE_TTL", 2.0)
@@ -109,10 +113,13 @@ class Settings(BaseSettings):
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read settings from ``env`` (default ``os.environ``); ``overrides`` win over both."""
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {}
         try:
-            if env is None:
-                return cls(**overrides)
-            values: dict[str, Any] = {var: raw for var, raw in env.items() if raw != ""}
+            for var in ENV.values():
+                raw = _value_or_file(source, var)
+                if raw is not None and raw != "":
+                    values[var] = raw
             values.update({ENV.get(name, name): value for name, value in overrides.items()})
             return cls.model_validate(values)
         except ValidationError as exc:
@@ -148,6 +155,15 @@ class Settings(BaseSettings):
             )
         if self.lockout_duration < 1 or self.lockout_counter_reset < 1:
             raise ValueError("the userpass lockout duration and counter reset must be positive")
+        if self.denylist_full_poll_interval < self.denylist_poll_interval:
+            raise ValueError(
+                "VAULT_BRIDGE_DENYLIST_FULL_POLL_INTERVAL must be at least the poll interval"
+            )
+        if self.embedded_audit_max_mb < 1 or self.embedded_audit_keep < 1:
+            raise ValueError(
+                "VAULT_BRIDGE_EMBEDDED_AUDIT_MAX_MB and VAULT_BRIDGE_EMBEDDED_AUDIT_KEEP must be "
+                "at least 1"
+            )
         if bool(self.role_id) != bool(self.secret_id):
             raise ValueError("VAULT_BRIDGE_ROLE_ID and VAULT_BRIDGE_SECRET_ID go together")
         if not self.issuer:
@@ -198,3 +214,19 @@ def _config_error(exc: ValidationError) -> ConfigError:
 ENV: dict[str, str] = {
     name: str(field.validation_alias) for name, field in Settings.model_fields.items()
 }
+
+
+def _value_or_file(env: Mapping[str, str], var: str) -> str | None:
+    """``var`` itself, or the content of the file named by ``<var>_FILE`` (one trailing line end
+    dropped): how containers hand over credentials without putting them in the environment."""
+    path = env.get(f"{var}_FILE")
+    if not path:
+        return env.get(var)
+    if env.get(var):
+        raise ConfigError(f"set {var} or {var}_FILE, not both")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(f"{var}_FILE: cannot read {path}: {reason}") from None
+    return text.removesuffix("\n").removesuffix("\r")

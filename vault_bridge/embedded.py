@@ -4,16 +4,22 @@ On first start the server initializes itself from its HCL config (declarative se
 enables AppRole and creates a local administrator role whose role_id and secret_id are files in the
 data dir (mode 0600). No root token exists afterwards. Every later start auto-unseals with the
 static key kept beside the data, so a restart takes well under a second and keeps everything.
+
+OpenBao's file audit device never rotates its file; a server started here gets a thread that
+rotates it by size (``audit.log`` -> ``audit.log.1`` -> ...; OpenBao reopens its file on SIGHUP),
+so the audit log's disk use is bounded.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +29,11 @@ from vault_bridge.vault.client import VaultClient, VaultError
 from vault_bridge.vault.names import ADMIN_ROLE
 from vault_bridge.vault.sys import Sys
 
+logger = logging.getLogger(__name__)
+
+AUDIT_MAX_BYTES = 64 * 2**20
+AUDIT_KEEP = 3
+AUDIT_CHECK_INTERVAL = 10.0
 APPROLE_MOUNT = "approle"  # enabled by the self-initialization below
 ADMIN_POLICY = (
     'path "*" { capabilities = ["create", "read", "update", "patch", "delete", "list", "sudo"] }'
@@ -133,11 +144,25 @@ def bao_binary() -> str:
 class EmbeddedOpenBao:
     """A local single-node OpenBao whose files all live under ``<data_dir>/openbao``."""
 
-    def __init__(self, data_dir: str | os.PathLike[str], port: int = 8200) -> None:
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str],
+        port: int = 8200,
+        *,
+        audit_max_bytes: int = AUDIT_MAX_BYTES,
+        audit_keep: int = AUDIT_KEEP,
+        audit_check_interval: float = AUDIT_CHECK_INTERVAL,
+    ) -> None:
         self.root = Path(data_dir).resolve() / "openbao"
         self.port = port
         self.addr = f"http://127.0.0.1:{port}"
+        self.audit_max_bytes = audit_max_bytes
+        self.audit_keep = max(1, audit_keep)
+        self.audit_check_interval = audit_check_interval
+        self.audit_rotations = 0
         self._process: subprocess.Popen[bytes] | None = None
+        self._rotating: threading.Thread | None = None
+        self._stop_rotating = threading.Event()
 
     def __repr__(self) -> str:
         return f"EmbeddedOpenBao(root={str(self.root)!r}, port={self.port})"
@@ -231,6 +256,7 @@ class EmbeddedOpenBao:
             try:
                 client.token  # noqa: B018 - logs in: the approle mount exists and answers
                 if Sys(client).read_approle(APPROLE_MOUNT, ADMIN_ROLE) is not None:
+                    self._start_rotating()
                     return
             except (ServiceUnavailable, VaultError):
                 pass
@@ -243,6 +269,10 @@ class EmbeddedOpenBao:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server we started (SIGTERM, then SIGKILL after ``timeout``)."""
+        self._stop_rotating.set()
+        if self._rotating is not None:
+            self._rotating.join(timeout=5)
+            self._rotating = None
         process, self._process = self._process, None
         if process is None:
             return
@@ -255,6 +285,42 @@ class EmbeddedOpenBao:
                 process.wait()
         with contextlib.suppress(FileNotFoundError):
             (self.root / "bao.pid").unlink()
+
+    def rotate_audit_log(self) -> bool:
+        """Rotate the audit log if it has reached ``audit_max_bytes``; True when it did.
+
+        ``audit.log.<n>`` becomes ``.<n+1>`` (the oldest beyond ``audit_keep`` is deleted),
+        ``audit.log`` becomes ``.1``, and SIGHUP makes OpenBao open a new ``audit.log``. The disk
+        used is at most about ``(audit_keep + 1) * audit_max_bytes``.
+        """
+        process = self._process
+        try:
+            if process is None or self.audit_log.stat().st_size < self.audit_max_bytes:
+                return False
+        except FileNotFoundError:
+            return False
+        (self.root / f"audit.log.{self.audit_keep}").unlink(missing_ok=True)
+        for n in range(self.audit_keep - 1, 0, -1):
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / f"audit.log.{n}").rename(self.root / f"audit.log.{n + 1}")
+        self.audit_log.rename(self.root / "audit.log.1")
+        process.send_signal(signal.SIGHUP)
+        self.audit_rotations += 1
+        return True
+
+    def _start_rotating(self) -> None:
+        self._stop_rotating.clear()
+        self._rotating = threading.Thread(
+            target=self._rotate_loop, name="openbao-audit-rotation", daemon=True
+        )
+        self._rotating.start()
+
+    def _rotate_loop(self) -> None:
+        while not self._stop_rotating.wait(self.audit_check_interval):
+            try:
+                self.rotate_audit_log()
+            except OSError as exc:  # e.g. a full disk: keep trying, the server keeps running
+                logger.warning("could not rotate the OpenBao audit log: %s", exc)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[EmbeddedOpenBao]:

@@ -31,7 +31,12 @@ def run(settings: Settings, say: Say) -> None:
     if not settings.embedded:
         serve_http(settings, say)
         return
-    server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
+    server = EmbeddedOpenBao(
+        settings.data_dir,
+        settings.embedded_port,
+        audit_max_bytes=settings.embedded_audit_max_mb * 2**20,
+        audit_keep=settings.embedded_audit_keep,
+    )
     if server.is_running():
         raise ServeError(f"the embedded OpenBao in {settings.data_dir} is already running")
     say(f"starting the embedded OpenBao on {server.addr} (data in {server.root})")

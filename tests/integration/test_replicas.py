@@ -103,6 +103,7 @@ def test_fails_closed_when_the_denylist_cannot_be_refreshed(
         vault_token=token,
         denylist_max_staleness=0.5,
         denylist_poll_interval=0.1,
+        directory_cache_ttl=60,  # the account stays cached: the denylist is what goes stale
     )
     account = make_user()
     api = Api(replica.test_client())

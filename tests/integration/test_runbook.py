@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -11,9 +15,11 @@ from tests.helpers import Api, eventually, free_port_pair, pat_headers, unique_i
 from vault_bridge.app import create_app
 from vault_bridge.bootstrap import SERVICE_ROLE, bootstrap
 from vault_bridge.config import Settings
-from vault_bridge.embedded import EmbeddedOpenBao
-from vault_bridge.vault.records import shard_of
+from vault_bridge.embedded import EmbeddedOpenBao, bao_binary
 from vault_bridge.vault.sys import Sys
+
+BASH = shutil.which("bash") or "/bin/bash"
+OPERATIONS = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
 
 
 @pytest.fixture
@@ -85,45 +91,65 @@ def test_inspect_with_the_operator_policy(api: Api, user, admin, bao_cli, operat
     assert entity.strip() in json.loads(owners)["data"]["member_entity_ids"]
 
 
-def test_revoke_with_the_bao_cli_alone(api: Api, user, app, bao_cli, admin_client) -> None:
+def documented_block(marker: str) -> str:
+    """The ```sh block of docs/operations.md that contains ``marker``."""
+    blocks = re.findall(r"```sh\n(.*?)```", OPERATIONS, re.S)
+    found = [block for block in blocks if marker in block]
+    assert len(found) == 1, f"one block with {marker!r} expected in docs/operations.md"
+    return found[0]
+
+
+def run_documented(block: str, bao: EmbeddedOpenBao, token: str, **variables: str) -> None:
+    """Run a documented block with bash, the real bao CLI and the given variables.
+
+    Lines that set one of ``variables`` (the placeholders of the docs) are left out.
+    """
+    lines = [line for line in block.splitlines() if not line.startswith(tuple(variables))]
+    env = {
+        "PATH": f"{Path(bao_binary()).parent}:/usr/bin:/bin",
+        "BAO_ADDR": bao.addr,
+        "BAO_TOKEN": token,
+        "HOME": "/tmp",
+        **variables,
+    }
+    done = subprocess.run(
+        [BASH, "-euc", "\n".join(lines)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_revoke_with_the_bao_cli_alone(
+    api: Api, user, make_app, bao, admin_client, operator_token
+) -> None:
+    app, other = make_app(), make_app()
+    api = Api(app.test_client())
     api.login(user)
-    created = api.new_pat("leaked")
-    client = app.test_client()
-    assert client.get("/api/v1/user", headers=pat_headers(created["token"])).status_code == 200
-    token_id, shard = created["id"], shard_of(created["id"])
+    created, bystander = api.new_pat("leaked"), api.new_pat("kept")
+    clients = [app.test_client(), other.test_client()]
+    for client in clients:
+        assert client.get("/api/v1/user", headers=pat_headers(created["token"])).status_code == 200
+    # another revocation, just before: the operator's slot must come after it, not replace it
+    elsewhere = make_app().extensions["vault_bridge"].tokens.denylist
+    block = documented_block("denylist/log")
     expiry = str(int(time.time()) + 86400 * 31)
-    patched = bao_cli(
-        "kv",
-        "patch",
-        "-mount=vault-bridge",
-        f"denylist/shards/{shard}",
-        f"{token_id}={expiry}",
-        token=admin_client.token,
-        check=False,
-    )
-    if patched.returncode != 0:  # the runbook: `kv put` when the shard does not exist yet
-        bao_cli(
-            "kv",
-            "put",
-            "-mount=vault-bridge",
-            f"denylist/shards/{shard}",
-            f"{token_id}={expiry}",
-            token=admin_client.token,
+    elsewhere.add({"0" * 32: int(expiry)})
+    started = time.monotonic()
+    run_documented(block, bao, operator_token, ID=created["id"], EXP=expiry)
+    for client in clients:
+        eventually(
+            lambda c=client: (
+                c.get("/api/v1/user", headers=pat_headers(created["token"])).status_code == 401
+            ),
+            timeout=2,
         )
-    bao_cli(
-        "kv",
-        "patch",
-        "-mount=vault-bridge",
-        "denylist/meta",
-        f"resync={time.time()}",
-        token=admin_client.token,
-    )
-    eventually(
-        lambda: (
-            client.get("/api/v1/user", headers=pat_headers(created["token"])).status_code == 401
-        ),
-        timeout=2,
-    )
+    assert time.monotonic() - started < 3
+    # the slot did not replace anyone else's revocation, and nothing else was revoked
+    assert elsewhere.is_revoked("0" * 32)
+    fresh = make_app().extensions["vault_bridge"].tokens
+    fresh.start()
+    assert fresh.denylist.is_revoked(created["id"]) and fresh.denylist.is_revoked("0" * 32)
+    kept = clients[1].get("/api/v1/user", headers=pat_headers(bystander["token"]))
+    assert kept.status_code == 200
 
 
 @pytest.fixture

@@ -35,6 +35,9 @@ def test_values_are_converted() -> None:
         ({"VAULT_BRIDGE_ROLE_ID": "r"}, "SECRET_ID"),
         ({"VAULT_BRIDGE_COOKIE_SECURE": "maybe"}, "COOKIE_SECURE"),
         ({"VAULT_BRIDGE_DENYLIST_MAX_STALENESS": "0.1"}, "STALENESS"),
+        ({"VAULT_BRIDGE_DENYLIST_FULL_POLL_INTERVAL": "0.1"}, "FULL_POLL_INTERVAL"),
+        ({"VAULT_BRIDGE_EMBEDDED_AUDIT_MAX_MB": "0"}, "EMBEDDED_AUDIT_MAX_MB"),
+        ({"VAULT_BRIDGE_EMBEDDED_AUDIT_KEEP": "0"}, "EMBEDDED_AUDIT_KEEP"),
     ],
 )
 def test_bad_values_are_refused(env: dict[str, str], message: str) -> None:

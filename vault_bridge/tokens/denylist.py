@@ -1,41 +1,140 @@
 """The revocation denylist: written to Vault before a revocation is acknowledged, mirrored locally.
 
-Each replica keeps the whole denylist in memory (a dict per shard: a set lookup per request) and
-polls one small index secret in Vault; see ``vault.records.DenylistStore`` for the layout.
+A revocation appends one slot to a log in KV (check-and-set 0, so concurrent revokers on any
+number of replicas never lose one another and leave no gaps). Each replica holds every revoked,
+unexpired id in memory (``RevokedIds``) and follows the log from its last position in a thread of
+its own: it asks ``sys/leader`` (not audited) for raft's applied index and reads the log only
+when the index moved, with a plain read at least every ``full_poll_interval`` as a safety net,
+and on every tick for storage without raft. Compacted entries live in a chunked checkpoint, so a
+new replica starts from a bounded number of reads. docs/vault-layout.md has the whole design.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import random
 import threading
 import time
-from collections import defaultdict
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
+from typing import Any
 
-from vault_bridge.errors import ServiceUnavailable
+from vault_bridge.config import Settings
+from vault_bridge.errors import ServiceUnavailable, VaultBridgeError
+from vault_bridge.tokens.checkpoint import Checkpoint, decode_chunk, entries_of
+from vault_bridge.tokens.compaction import CompactionPolicy, Compactor
+from vault_bridge.tokens.revoked import RevokedIds
 from vault_bridge.vault.client import CasConflict
-from vault_bridge.vault.records import DenylistStore, shard_of
+from vault_bridge.vault.revocations import RevocationStore
 
-MAX_CAS_RETRIES = 20
+log = logging.getLogger(__name__)
+
+SLOT_MAX = 400  # ids per log slot: OpenBao refuses requests with more than 1,000 JSON strings
+CLAIM_ATTEMPTS = 50
+BUSY_TICKS = 7  # after the index moved, read without asking sys/leader for this many ticks
+OWN_SLOTS_MAX = 10_000
+CLOCK_MARGIN = 60.0  # seconds of clock skew between replicas that retention tolerates
+LOAD_ATTEMPTS = 3
+PREFETCH = 4  # checkpoint chunks read ahead during a load
 
 
 class Denylist:
     """Local mirror of the revoked token ids, with a staleness bound (fail closed)."""
 
-    def __init__(self, store: DenylistStore, max_staleness: float) -> None:
+    def __init__(
+        self,
+        store: RevocationStore,
+        max_staleness: float,
+        *,
+        poll_interval: float = 0.5,
+        full_poll_interval: float = 30.0,
+        leeway: float = 5.0,
+        policy: CompactionPolicy | None = None,
+    ) -> None:
         self.store = store
         self.max_staleness = max_staleness
-        self._shards: dict[str, dict[str, int]] = {}
-        self._shard_versions: dict[str, int] = {}
-        self._meta_version = -1
-        self._resync_marker: object = None
-        self._synced_at = float("-inf")  # monotonic time of the last successful sync
-        self._lock = threading.Lock()
+        self.poll_interval = poll_interval
+        self.full_poll_interval = full_poll_interval
+        # an entry must outlive every verification that could still accept its token
+        self.grace = leeway + max_staleness
+        self.policy = policy or CompactionPolicy()
+        self.compactor = Compactor(store, self.policy, retain=self.grace + CLOCK_MARGIN)
+        self._ids = RevokedIds(self.grace)
+        self._loading: RevokedIds | None = None  # a reload in progress also gets new entries
+        self._position: int | None = None  # every log slot <= position is applied (None: not yet)
+        self._cursor = 0  # the highest log slot known to exist
+        self._own: set[int] = set()  # slots above the position this replica wrote and applied
+        self._known_through = 0  # the checkpoint's ``through`` when this replica last looked
+        self._index: int | None = None  # raft's applied index at the last read of the log
+        self._raft: bool | None = None  # does sys/leader report a raft index (None: not asked)
+        self._busy = 0
+        self._read_at = float("-inf")  # monotonic time of the last read of the log
+        self._synced_at = float("-inf")  # monotonic time up to which the mirror is confirmed
+        self._failing = False
+        self._state = threading.Lock()  # position, cursor, own slots, the loading set
+        self._sync_lock = threading.Lock()  # one reader of the log at a time
+        self._claim_lock = threading.Lock()  # one claim at a time per replica
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._start_lock = threading.Lock()
+        self.quiet_ticks = 0  # ticks answered by an unchanged raft index alone (tests, benchmarks)
+
+    @classmethod
+    def from_settings(cls, store: RevocationStore, settings: Settings, leeway: float) -> Denylist:
+        """A denylist with the configured staleness bound and poll intervals."""
+        return cls(
+            store,
+            settings.denylist_max_staleness,
+            poll_interval=settings.denylist_poll_interval,
+            full_poll_interval=settings.denylist_full_poll_interval,
+            leeway=leeway,
+        )
 
     def __len__(self) -> int:
-        return sum(len(entries) for entries in self._shards.values())
+        return len(self._ids)
+
+    def __repr__(self) -> str:
+        return f"Denylist(entries={len(self._ids)}, position={self._position})"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the denylist now, then follow the log in a thread of its own (idempotent).
+
+        When Vault cannot be reached yet the follower keeps trying to load it; until then
+        ``check_fresh`` fails closed.
+        """
+        with self._start_lock:
+            if self._threads:
+                return
+            try:
+                self.sync()
+            except VaultBridgeError as exc:
+                self._report(exc.message)
+            self._stop.clear()
+            self._threads = [
+                threading.Thread(target=self._follow, name="vault-bridge-revocations", daemon=True),
+                threading.Thread(
+                    target=self._compact, name="vault-bridge-revocations-compaction", daemon=True
+                ),
+            ]
+            for thread in self._threads:
+                thread.start()
+
+    def close(self) -> None:
+        """Stop the threads (the mirror keeps answering, and goes stale)."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
+
+    # -- answers -------------------------------------------------------------------------------
 
     @property
     def age(self) -> float:
-        """Seconds since the last successful sync with Vault."""
+        """Seconds since the mirror was last confirmed up to date."""
         return time.monotonic() - self._synced_at
 
     def check_fresh(self) -> None:
@@ -47,92 +146,264 @@ class Denylist:
             )
 
     def is_revoked(self, token_id: str) -> bool:
-        """True when the id is on the denylist (no Vault call)."""
-        entries = self._shards.get(token_id[:2])
-        return entries is not None and token_id in entries
+        """True when the id is on the denylist (no Vault call, no lock)."""
+        return token_id in self._ids
 
-    def sync(self) -> None:
-        """Fetch what changed since the last sync: one read when nothing did."""
-        with self._lock:
-            meta = self.store.read_meta()
-            if meta is None:
-                self._synced_at = time.monotonic()
-                return
-            if meta.version == self._meta_version:
-                self._synced_at = time.monotonic()
-                return
-            wanted = {str(k): int(v) for k, v in (meta.data.get("shards") or {}).items()}
-            marker = meta.data.get("resync")
-            full = self._meta_version < 0 or marker != self._resync_marker
-            if full:
-                # the first load, or an operator asked for a full re-read: take every shard there
-                # is, even those written with the Vault CLI and not (yet) in the index
-                for shard in self.store.list_shards():
-                    wanted.setdefault(shard, -1)
-            for shard, version in wanted.items():
-                if not full and self._shard_versions.get(shard) == version:
-                    continue
-                secret = self.store.read_shard(shard)
-                entries = {} if secret is None else {k: int(v) for k, v in secret.data.items()}
-                self._shards[shard] = entries
-                self._shard_versions[shard] = secret.version if secret else 0
-            self._meta_version = meta.version
-            self._resync_marker = marker
-            self._synced_at = time.monotonic()
-        self.prune()
+    # -- revoke --------------------------------------------------------------------------------
 
     def add(self, entries: dict[str, int]) -> None:
-        """Revoke token ids (id -> expiry, unix time) in Vault, then locally.
+        """Revoke token ids (id -> expiry, unix time): appended to the log in Vault, then held
+        locally. Batches of more than ``SLOT_MAX`` ids take several slots."""
+        items = [(str(token_id), int(exp)) for token_id, exp in entries.items()]
+        for start in range(0, len(items), SLOT_MAX):
+            batch = dict(items[start : start + SLOT_MAX])
+            with self._claim_lock:
+                number = self._append(batch)
+            with self._state:
+                self._ids.add(batch.items())
+                if self._loading is not None:
+                    self._loading.add(batch.items())
+                if self._position is not None and number > self._position:
+                    if len(self._own) >= OWN_SLOTS_MAX:
+                        self._own.clear()  # the follower reads them again instead
+                    self._own.add(number)
+                self._cursor = max(self._cursor, number)
 
-        Each shard and the index are written with check-and-set, so concurrent revocations on
-        several replicas never lose one another.
+    def _append(self, batch: dict[str, int]) -> int:
+        number = self._next_slot()
+        for _ in range(CLAIM_ATTEMPTS):
+            try:
+                self.store.claim_slot(number, batch)
+                return number
+            except CasConflict:
+                number = self._first_free(number)
+        raise ServiceUnavailable("could not record the revocation (too much contention); try again")
+
+    def _next_slot(self) -> int:
+        with self._state:
+            if self._position is not None and self.age < self.policy.resync_after:
+                return max(self._position, self._cursor) + 1
+        # not following the log (the CLI), or not for long: start from the checkpoint
+        checkpoint = Checkpoint.from_secret(self.store.read_manifest())
+        return self._first_free(checkpoint.through)
+
+    def _first_free(self, known: int) -> int:
+        """The first free slot above ``known`` (a slot that exists or is compacted).
+
+        Slots above the checkpoint exist without gaps, so existence is monotonic: gallop, then
+        bisect.
         """
-        by_shard: dict[str, dict[str, int]] = defaultdict(dict)
-        for token_id, exp in entries.items():
-            by_shard[shard_of(token_id)][token_id] = int(exp)
-        versions = {}
-        for shard, items in by_shard.items():
-            versions[shard] = self._merge_shard(shard, items)
-        self._bump_meta(versions)
-        with self._lock:
-            for shard, items in by_shard.items():
-                self._shards.setdefault(shard, {}).update(items)
+        low, step = known, 1
+        while self.store.read_slot(low + step) is not None:
+            low += step
+            step *= 2
+        high = low + step
+        while high - low > 1:
+            middle = (low + high) // 2
+            if self.store.read_slot(middle) is None:
+                high = middle
+            else:
+                low = middle
+        return high
 
-    def _merge_shard(self, shard: str, items: dict[str, int]) -> int:
-        for _ in range(MAX_CAS_RETRIES):
-            current = self.store.read_shard(shard)
-            now = time.time()
-            merged = (
-                {}
-                if current is None
-                else {k: int(v) for k, v in current.data.items() if int(v) > now}
-            )
-            merged.update(items)
-            try:
-                return self.store.write_shard(shard, merged, cas=current.version if current else 0)
-            except CasConflict:
-                continue
-        raise ServiceUnavailable("could not record the revocation (too much contention)")
+    # -- follow the log ------------------------------------------------------------------------
 
-    def _bump_meta(self, versions: dict[str, int]) -> None:
-        for _ in range(MAX_CAS_RETRIES):
-            meta = self.store.read_meta()
-            data = dict(meta.data) if meta else {}
-            shards = dict(data.get("shards") or {})
-            for shard, version in versions.items():
-                shards[shard] = max(int(shards.get(shard, 0)), version)
-            data["shards"] = shards
-            try:
-                self.store.write_meta(data, cas=meta.version if meta else 0)
+    def sync(self) -> None:
+        """Bring the mirror up to date now: the first call loads everything, later calls read
+        the log slots written since."""
+        with self._sync_lock:
+            started = time.monotonic()
+            if self._needs_load(started):
+                self._load(started)
                 return
-            except CasConflict:
-                continue
-        raise ServiceUnavailable("could not record the revocation (too much contention)")
+            self._read_tail()
+            self._read_at = started
+            self._confirm(started)
 
-    def prune(self) -> None:
-        """Forget local entries whose token has expired anyway."""
-        now = time.time()
-        with self._lock:
-            for shard, entries in self._shards.items():
-                if any(exp <= now for exp in entries.values()):
-                    self._shards[shard] = {k: v for k, v in entries.items() if v > now}
+    def _needs_load(self, started: float) -> bool:
+        if self._position is None:
+            return True
+        if started - self._synced_at <= self.policy.resync_after:
+            return False
+        # out of touch for a while: folded slots above our position may be gone by now
+        checkpoint = Checkpoint.from_secret(self.store.read_manifest())
+        self._known_through = checkpoint.through
+        return checkpoint.through > self._position
+
+    def tick(self) -> None:
+        """One round of the follower: ask the raft index, read the log if it moved."""
+        with self._sync_lock:
+            started = time.monotonic()
+            if self._needs_load(started):
+                self._load(started)
+                return
+            index = None
+            read = True
+            if self._raft is not False:
+                if self._busy:
+                    self._busy -= 1  # Vault is busy: the read alone is cheaper
+                else:
+                    index = self.store.applied_index()
+                    self._raft = index is not None
+                    if index is not None:
+                        moved = index != self._index
+                        if moved and self._index is not None:
+                            self._busy = BUSY_TICKS
+                        read = moved or started - self._read_at >= self.full_poll_interval
+            if read:
+                self._read_tail()
+                self._read_at = started
+                if index is not None:
+                    self._index = index
+            else:
+                self.quiet_ticks += 1
+            self._confirm(started)
+
+    def _confirm(self, started: float) -> None:
+        self._synced_at = max(self._synced_at, started)
+        if self._failing:
+            log.info("revocations are up to date again")
+            self._failing = False
+
+    def _read_tail(self) -> None:
+        """Apply every log slot past the position, up to the first that does not exist."""
+        while True:
+            with self._state:
+                assert self._position is not None
+                number = self._position + 1
+                if number in self._own:
+                    self._own.discard(number)
+                    self._position = number
+                    continue
+            data = self.store.read_slot(number)
+            if data is None:
+                with self._state:
+                    self._own = {n for n in self._own if n > number}
+                return
+            entries = entries_of(data)
+            with self._state:
+                self._ids.add(entries.items())
+                self._position = number
+                self._cursor = max(self._cursor, number)
+
+    def _load(self, started: float) -> None:
+        """Cold start (or a reload after a long outage): the checkpoint's chunks, then the log."""
+        index = self.store.applied_index() if self._raft is not False else None
+        self._raft = index is not None
+        for _ in range(LOAD_ATTEMPTS):
+            secret = self.store.read_manifest()
+            if secret is None:
+                secret = self._initialize()
+            checkpoint = Checkpoint.from_secret(secret)
+            ids = RevokedIds(self.grace)
+            ids.reserve(checkpoint.stored)
+            with self._state:
+                self._loading = ids
+            try:
+                if not self._load_chunks(ids, checkpoint):
+                    continue  # a compaction replaced a chunk meanwhile: start over
+                position = checkpoint.through
+                while (data := self.store.read_slot(position + 1)) is not None:
+                    ids.add(entries_of(data).items())
+                    position += 1
+                with self._state:
+                    self._ids = ids
+                    self._position = position
+                    self._cursor = max(self._cursor, position)
+                    self._own.clear()
+            finally:
+                with self._state:
+                    self._loading = None
+            self._known_through = checkpoint.through
+            self._index = index
+            self._read_at = started
+            self._confirm(started)
+            return
+        raise ServiceUnavailable("the revocation checkpoint kept changing while loading it")
+
+    def _load_chunks(self, ids: RevokedIds, checkpoint: Checkpoint) -> bool:
+        """Read the chunks, a few ahead of the one being added (Vault's time and ours overlap,
+        and at most ``PREFETCH`` chunks wait in memory)."""
+        keys = iter([chunk.key for chunk in checkpoint.chunks])
+        with ThreadPoolExecutor(PREFETCH, thread_name_prefix="revocations-load") as pool:
+            pending = deque(
+                pool.submit(self.store.read_chunk, key) for key in islice(keys, PREFETCH)
+            )
+            while pending:
+                data = pending.popleft().result()
+                following = next(keys, None)
+                if following is not None:
+                    pending.append(pool.submit(self.store.read_chunk, following))
+                if data is None:  # replaced by a compaction meanwhile
+                    for future in pending:
+                        future.cancel()
+                    return False
+                ids.add(decode_chunk(data).items())
+        return True
+
+    def _initialize(self) -> Any:
+        """First start on this store: take over the earlier shard layout, create the manifest."""
+        legacy = self.store.read_legacy()
+        if legacy:
+            log.info("taking over %d revocations from the earlier denylist layout", len(legacy))
+            entries = entries_of(legacy)
+            items = list(entries.items())
+            for start in range(0, len(items), SLOT_MAX):
+                with self._claim_lock:
+                    self._append(dict(items[start : start + SLOT_MAX]))
+        with contextlib.suppress(CasConflict):  # another replica created it first
+            self.store.write_manifest(Checkpoint(legacy=len(legacy or {})).to_data(), cas=0)
+        if legacy is not None:
+            self.store.delete_legacy()
+        return self.store.read_manifest()
+
+    def _follow(self) -> None:
+        """The follower thread: a tick every ``poll_interval``, nothing else."""
+        deadline = time.monotonic()
+        while True:
+            deadline += self.poll_interval
+            wait = deadline - time.monotonic()
+            if wait < 0:  # a tick overran (slow Vault): start the next one now, do not pile up
+                deadline, wait = time.monotonic(), 0.0
+            if self._stop.wait(wait):
+                return
+            try:
+                self.tick()
+            except VaultBridgeError as exc:
+                self._report(exc.message)
+            except Exception:  # keep following; the staleness bound fails requests closed
+                log.exception("revocation follower failed")
+
+    def _report(self, message: str) -> None:
+        if not self._failing:
+            log.warning("cannot refresh revocations: %s", message)
+            self._failing = True
+
+    # -- compaction ----------------------------------------------------------------------------
+
+    def _compact(self) -> None:
+        """The housekeeping thread: the in-memory table's upkeep, and compaction (cheap local
+        checks; a manifest read only when there is work)."""
+        policy = self.policy
+        jitter = random.Random()  # noqa: S311 - spreading replicas out; not the shared generator
+        maintain_at = time.monotonic() + jitter.uniform(0.1, 1.0) * policy.maintain_every
+        while not self._stop.wait(policy.check_every * jitter.uniform(0.5, 1.5)):
+            self._ids.maintain()  # grow the table or drop expired ids, off the follower's path
+            position = self._position
+            if position is None:
+                continue
+            now = time.monotonic()
+            if position - self._known_through < policy.fold_after and now < maintain_at:
+                continue
+            try:
+                checkpoint = self.compactor.run(position, len(self._ids))
+            except VaultBridgeError as exc:
+                log.warning("revocation compaction: %s", exc.message)
+                continue
+            except Exception:
+                log.exception("revocation compaction failed")
+                continue
+            self._known_through = checkpoint.through
+            pending = checkpoint.folded or checkpoint.retired
+            wait = policy.delete_after + policy.check_every if pending else policy.maintain_every
+            maintain_at = now + min(wait, policy.maintain_every) * jitter.uniform(0.9, 1.1)

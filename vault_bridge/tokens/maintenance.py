@@ -1,4 +1,5 @@
-"""The background loop that keeps a replica's token state fresh: denylist, keys, last use."""
+"""The background loop that keeps a replica's token state fresh: keys and last use; it starts and
+stops the denylist, which follows the revocation log in threads of its own."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ log = logging.getLogger(__name__)
 
 
 class Maintenance:
-    """Polls the denylist every ``poll_interval``; re-reads the keys when Vault's raft index
-    moved (checked every ``key_check_interval`` through ``raft_index``, which is not audited, so
-    an idle replica reads no key) and every ``key_interval`` whatever it says; writes last-used
-    times every ``flush_interval``. Started by the app, stopped by close()."""
+    """Re-reads the keys when Vault's raft index moved (checked every ``key_check_interval``
+    through ``raft_index``, which is not audited, so an idle replica reads no key) and every
+    ``key_interval`` whatever it says, and writes last-used times every ``flush_interval``
+    (looking every ``poll_interval``); starts the denylist's own threads (nothing here can delay
+    a revocation); started by the app, stopped by close()."""
 
     def __init__(
         self,
@@ -55,11 +57,11 @@ class Maintenance:
         with self._lock:
             if self._thread is not None:
                 return
+            self.denylist.start()  # loads now if it can; its own thread retries if not
             try:
                 self._refresh_keys()
-                self.denylist.sync()
             except VaultBridgeError as exc:  # the loop retries; requests fail closed meanwhile
-                log.warning("token state not loaded yet: %s", exc.message)
+                log.warning("signing keys not loaded yet: %s", exc.message)
             self._stop.clear()
             self._thread = threading.Thread(
                 target=self._run, name="vault-bridge-tokens", daemon=True
@@ -73,6 +75,7 @@ class Maintenance:
             thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout=5)
+        self.denylist.close()
 
     def _refresh_keys(self) -> None:
         """Read the keys, noting the raft index they were read at."""
@@ -98,7 +101,6 @@ class Maintenance:
         next_flush = time.monotonic() + self.flush_interval
         while not self._stop.wait(self.poll_interval):
             try:
-                self.denylist.sync()
                 now = time.monotonic()
                 if now >= next_check:
                     next_check = now + self.key_check_interval

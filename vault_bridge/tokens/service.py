@@ -18,10 +18,11 @@ from vault_bridge.tokens.revocation import Revoker
 from vault_bridge.tokens.rules import check_name, normalize_scopes, parse_expiry
 from vault_bridge.tokens.signing import PatClaims, sign
 from vault_bridge.tokens.usage import UsageTracker
-from vault_bridge.tokens.verify import VerifiedToken, Verifier
+from vault_bridge.tokens.verify import LEEWAY_SECONDS, VerifiedToken, Verifier
 from vault_bridge.vault.client import VaultClient
 from vault_bridge.vault.kv import KV
-from vault_bridge.vault.records import DenylistStore, PatRecord, PatRecords
+from vault_bridge.vault.records import PatRecord, PatRecords
+from vault_bridge.vault.revocations import RevocationStore
 from vault_bridge.vault.sys import Sys
 from vault_bridge.vault.transit import Transit
 
@@ -41,7 +42,7 @@ class TokenService:
             settings.algorithm,
             max_age=settings.key_refresh_interval,
         )
-        self.denylist = Denylist(DenylistStore(kv), settings.denylist_max_staleness)
+        self.denylist = Denylist.from_settings(RevocationStore(kv), settings, LEEWAY_SECONDS)
         self.verifier = Verifier(
             self.keys,
             self.denylist,

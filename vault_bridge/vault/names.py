@@ -54,6 +54,7 @@ SESSION_KEY_PATH = "config/session"
 RECONCILE_FOLDER = "reconcile/orgs"  # organizations whose policies the reconciler must look at
 GRANT_KEY_PATH = "config/grants"
 REDEEMED_FOLDER = "runtime/redeemed"
+DENYLIST_FOLDER = "denylist"  # the revocation log, its checkpoint and chunks (revocations.py)
 PLATFORM_OWNER: tuple[OwnerKind, str] = ("platform", "default")
 
 

@@ -1,24 +1,12 @@
-"""PAT records and the revocation denylist in the KV mount."""
+"""PAT records in the KV mount (the revocation denylist is in ``vault.revocations``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from vault_bridge.vault.kv import KV, Secret
+from vault_bridge.vault.kv import KV
 from vault_bridge.vault.names import pat_folder, pat_path
-
-DENYLIST_META = "denylist/meta"
-
-
-def shard_of(token_id: str) -> str:
-    """Denylist shard of a token id: its first two hex digits (256 shards)."""
-    return token_id[:2]
-
-
-def shard_path(shard: str) -> str:
-    """Path of one denylist shard: ``{token id: expiry as unix time}``."""
-    return f"denylist/shards/{shard}"
 
 
 class PatRecord(TypedDict):
@@ -86,35 +74,3 @@ class PatRecords:
     def destroy(self, user: str, token_id: str) -> None:
         """Delete a record with all its versions."""
         self.kv.destroy(pat_path(user, token_id))
-
-
-class DenylistStore:
-    """Revoked token ids in 256 shards, plus a small index of shard versions to poll.
-
-    ``denylist/meta`` holds ``{"shards": {shard: version}, "resync": marker}``. A replica polls only
-    that secret; when a shard's version moved it reads that shard. The cost of a quiet poll is one
-    read, whatever the size of the denylist.
-    """
-
-    def __init__(self, kv: KV) -> None:
-        self.kv = kv
-
-    def read_meta(self) -> Secret | None:
-        """The index of shard versions."""
-        return self.kv.read(DENYLIST_META)
-
-    def write_meta(self, data: dict[str, Any], cas: int) -> int:
-        """Replace the index if it is still at version ``cas``."""
-        return self.kv.write(DENYLIST_META, data, cas=cas)
-
-    def list_shards(self) -> list[str]:
-        """Every shard that exists."""
-        return [key for key in self.kv.list("denylist/shards") if not key.endswith("/")]
-
-    def read_shard(self, shard: str) -> Secret | None:
-        """One shard's entries."""
-        return self.kv.read(shard_path(shard))
-
-    def write_shard(self, shard: str, entries: dict[str, int], cas: int) -> int:
-        """Replace a shard if it is still at version ``cas``; return the new version."""
-        return self.kv.write(shard_path(shard), entries, cas=cas)
