@@ -19,7 +19,7 @@ from flask import Flask
 from tests.container_server import server_under_test
 from tests.helpers import Account, Api, free_port_pair, unique_id
 from vault_bridge.app import create_app
-from vault_bridge.bootstrap import RUNNER_ROLE, SERVICE_ROLE, bootstrap
+from vault_bridge.bootstrap import RECONCILER_ROLE, RUNNER_ROLE, SERVICE_ROLE, bootstrap
 from vault_bridge.config import Settings
 from vault_bridge.embedded import EmbeddedOpenBao, bao_binary
 from vault_bridge.services import Services
@@ -139,15 +139,17 @@ def admin_client(bao: EmbeddedOpenBao, base_settings: Settings) -> VaultClient:
 @pytest.fixture(scope="session")
 def admin(admin_client: VaultClient, base_settings: Settings) -> Iterator[Services]:
     """Operator-level services (what the CLI uses)."""
-    services = Services(base_settings, admin_client)
+    services = Services(base_settings, admin_client, reconciler_vault=admin_client)
     yield services
     services.close()
 
 
 @pytest.fixture(scope="session")
 def service_settings(admin_client: VaultClient, base_settings: Settings) -> Settings:
-    """Settings with the service's own AppRole credentials (its policy, not the admin's)."""
+    """Settings with the service's own AppRole credentials (its policy, not the admin's), and
+    the runner's and the reconciler's, as `make run` gives them."""
     sys_ = Sys(admin_client)
+    mount = base_settings.approle_mount
     return Settings.from_env(
         env={},
         **{
@@ -156,6 +158,8 @@ def service_settings(admin_client: VaultClient, base_settings: Settings) -> Sett
             "secret_id": sys_.approle_secret_id(base_settings.approle_mount, SERVICE_ROLE),
             "runner_role_id": sys_.approle_role_id(base_settings.approle_mount, RUNNER_ROLE),
             "runner_secret_id": sys_.approle_secret_id(base_settings.approle_mount, RUNNER_ROLE),
+            "reconciler_role_id": sys_.approle_role_id(mount, RECONCILER_ROLE),
+            "reconciler_secret_id": sys_.approle_secret_id(mount, RECONCILER_ROLE),
         },
     )
 

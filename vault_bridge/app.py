@@ -11,12 +11,13 @@ import uuid
 from typing import Any
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from vault_bridge import auth
+from vault_bridge import auth, headers
 from vault_bridge.api.payload import StrictJSONProvider
 from vault_bridge.auth.session import VaultKeyedSessionInterface
 from vault_bridge.config import Settings
-from vault_bridge.connect import bundled_runner_client, vault_client
+from vault_bridge.connect import bundled_runner_client, reconciler_client, vault_client
 from vault_bridge.services import EXTENSION, Services
 
 log = logging.getLogger(__name__)
@@ -65,9 +66,15 @@ def _register_request_id(app: Flask, services: Services) -> None:
 
 
 def build_services(settings: Settings) -> Services:
-    """The services for ``settings``, with the bundled runner's identity when configured."""
+    """The services for ``settings``, with the bundled runner's and the reconciler's identities
+    when configured."""
     client = vault_client(settings)
-    return Services(settings, client, runner_vault=bundled_runner_client(settings, client.addr))
+    return Services(
+        settings,
+        client,
+        runner_vault=bundled_runner_client(settings, client.addr),
+        reconciler_vault=reconciler_client(settings, client.addr),
+    )
 
 
 def create_app(
@@ -86,6 +93,11 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=settings.session_lifetime),
         MAX_CONTENT_LENGTH=MAX_BODY,
     )
+    if settings.trusted_proxies:
+        # the client's address (sign-in throttling, logs) and scheme (Secure cookies, HSTS)
+        # from X-Forwarded-For/-Proto, as set by exactly this many proxies in front
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.url_map.merge_slashes = False  # "/orgs//members" is a 404, not a redirect to a guess
     app.json = StrictJSONProvider(app)
     app.session_interface = VaultKeyedSessionInterface(services.session_key)
@@ -96,6 +108,7 @@ def create_app(
     from vault_bridge.compat import qc_catalog, quantum
 
     errors.register(app)
+    headers.register(app)
     _register_request_id(app, services)
     for blueprint in (
         meta.bp,

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import shlex
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,12 @@ import click
 from vault_bridge import scopes
 from vault_bridge.bootstrap import APPROLES, bootstrap, doctor
 from vault_bridge.config import ConfigError, Settings
-from vault_bridge.connect import job_runner_client, vault_client
+from vault_bridge.connect import (
+    job_runner_client,
+    reconciler_client,
+    vault_address,
+    vault_client,
+)
 from vault_bridge.credentials import write_approle_credentials
 from vault_bridge.embedded import EmbeddedOpenBao
 from vault_bridge.errors import VaultBridgeError
@@ -43,10 +49,13 @@ def operator_services(settings: Settings) -> Iterator[Services]:
     if settings.embedded:
         server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
         with server.running():
-            services = Services(settings, server.admin_client(timeout=settings.vault_timeout))
-            yield services
+            admin = server.admin_client(timeout=settings.vault_timeout)
+            yield Services(settings, admin, reconciler_vault=admin)
     else:
-        yield Services(settings, vault_client(settings))
+        client = vault_client(settings)
+        # organization changes reconcile at once when this credential may write their policies;
+        # otherwise the reconciler (`vault-bridge reconcile`) picks them up
+        yield Services(settings, client, reconciler_vault=client)
 
 
 @click.group()
@@ -125,6 +134,48 @@ def doctor_command(settings: Settings) -> None:
         raise Fail(f"{len(failed)} check(s) failed; first: {failed[0].name}: {failed[0].detail}")
 
 
+@cli.command("reconcile")
+@click.option("--once", is_flag=True, help="Look at every organization once, then exit.")
+@click.pass_obj
+def reconcile_command(settings: Settings, once: bool) -> None:
+    """Write the organizations' policies and put them on their groups; delete those of deleted
+    organizations. Runs until stopped (or once with --once), as AppRole vault-bridge-reconciler
+    (VAULT_BRIDGE_RECONCILER_ROLE_ID/SECRET_ID), else with the operator's credential."""
+    from vault_bridge.directory.reconciler import PolicyReconciler, ReconcileLoop
+
+    with contextlib.ExitStack() as stack:
+        client = reconciler_client(settings, vault_address(settings))
+        if client is None and settings.embedded:
+            server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
+            stack.enter_context(server.running())
+            client = server.admin_client(timeout=settings.vault_timeout)
+        reconciler = PolicyReconciler(client or vault_client(settings), settings)
+        if once:
+            changed = reconciler.reconcile_all()
+            for line in changed:
+                click.echo(line)
+            click.echo(f"reconcile: {len(changed)} change(s)")
+            return
+        loop = ReconcileLoop(
+            reconciler,
+            interval=settings.reconcile_interval,
+            full_interval=settings.reconcile_full_interval,
+            report=click.echo,
+        )
+
+        def stop(signum: int, frame: object) -> None:
+            loop.stop()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, stop)
+        click.echo(
+            f"reconciler running: markers every {settings.reconcile_interval:g} s when Vault "
+            f"changed, every organization every {settings.reconcile_full_interval:g} s"
+        )
+        loop.run()
+        click.echo("reconciler stopped")
+
+
 @cli.command("write-credentials")
 @click.argument("role", type=click.Choice(sorted(APPROLES)))
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
@@ -161,6 +212,18 @@ def users_create(
     with operator_services(settings) as services:
         user = services.directory.create_user(name, password, display_name, email)
     click.echo(f"created user {user.id}")
+
+
+@users.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+@click.pass_obj
+def users_set_password(settings: Settings, name: str, password_stdin: bool) -> None:
+    """Replace an account's password (read from stdin); every session of the account ends."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    with operator_services(settings) as services:
+        ended = services.accounts.set_password(name, password, actor="operator")
+    click.echo(f"new password for {name}; {ended} session(s) ended")
 
 
 @users.command("list")

@@ -14,7 +14,7 @@ from vault_bridge.bootstrap import bootstrap
 from vault_bridge.config import Settings
 from vault_bridge.embedded import EmbeddedOpenBao
 from vault_bridge.services import Services
-from vault_bridge.vault.names import RUNNER_ROLE, SERVICE_ROLE
+from vault_bridge.vault.names import RECONCILER_ROLE, RUNNER_ROLE, SERVICE_ROLE
 from vault_bridge.vault.sys import Sys
 
 ADMIN_USER = "admin"
@@ -50,15 +50,19 @@ def run(settings: Settings, say: Say) -> None:
 
 def prepare_embedded(server: EmbeddedOpenBao, settings: Settings, say: Say) -> Settings:
     """Bootstrap the embedded OpenBao, make sure the admin account exists, and return the
-    settings the service runs with: its own AppRole and the runner's, never the administrator."""
+    settings the service runs with: its own AppRole, the runner's and the policy reconciler's
+    (run in-process here), never the administrator."""
     admin = Services(settings, server.admin_client(timeout=settings.vault_timeout))
     for line in bootstrap(admin.client, settings).changed:
         say(f"bootstrap: {line}")
     ensure_admin_account(admin, settings, say)
     sys_ = Sys(admin.client)
+    mount = settings.approle_mount
     return Settings.from_env(
         vault_addr=server.addr,
         audit_log=settings.audit_path,
+        reconciler_role_id=sys_.approle_role_id(mount, RECONCILER_ROLE),
+        reconciler_secret_id=server.role_secret(RECONCILER_ROLE, admin.client, mount),
         runner_role_id=sys_.approle_role_id(settings.approle_mount, RUNNER_ROLE),
         runner_secret_id=server.role_secret(RUNNER_ROLE, admin.client, settings.approle_mount),
         role_id=sys_.approle_role_id(settings.approle_mount, SERVICE_ROLE),

@@ -56,21 +56,3 @@ def test_secrets_are_not_in_the_repr() -> None:
     )
     text = repr(settings)
     assert "topsecret" not in text and "sid-secret" not in text and "pw-secret" not in text
-
-
-def test_login_throttle_counts_per_key_and_forgets_on_success() -> None:
-    from vault_bridge.directory.throttle import LoginThrottle
-    from vault_bridge.errors import TooManyRequests
-
-    throttle = LoginThrottle(limit=3, window=60)
-    for _ in range(3):
-        throttle.check("user:ada", "ip:1")
-        throttle.failed("user:ada", "ip:1")
-    try:
-        throttle.check("user:ada", "ip:2")
-        raise AssertionError("the user key should be locked")
-    except TooManyRequests as exc:
-        assert exc.status == 429 and "try again in" in exc.message
-    throttle.check("user:bob", "ip:2")  # other keys are not affected
-    throttle.succeeded("user:ada", "ip:1")
-    throttle.check("user:ada", "ip:1")

@@ -16,9 +16,11 @@ log = logging.getLogger(__name__)
 
 
 class Maintenance:
-    """Re-reads the keys every ``key_interval`` and writes last-used times every
-    ``flush_interval`` (looking every ``poll_interval``); starts the denylist's own threads
-    (nothing here can delay a revocation); started by the app, stopped by close()."""
+    """Re-reads the keys when Vault's raft index moved (checked every ``key_check_interval``
+    through ``raft_index``, which is not audited, so an idle replica reads no key) and every
+    ``key_interval`` whatever it says, and writes last-used times every ``flush_interval``
+    (looking every ``poll_interval``); starts the denylist's own threads (nothing here can delay
+    a revocation); started by the app, stopped by close()."""
 
     def __init__(
         self,
@@ -29,13 +31,18 @@ class Maintenance:
         poll_interval: float,
         key_interval: float,
         flush_interval: float,
+        key_check_interval: float | None = None,
+        raft_index: Callable[[], object] | None = None,
     ) -> None:
         self.denylist = denylist
         self.keys = keys
         self.flush = flush
         self.poll_interval = poll_interval
         self.key_interval = key_interval
+        self.key_check_interval = key_check_interval or key_interval
+        self.raft_index = raft_index
         self.flush_interval = flush_interval
+        self._keys_index: object = None  # the raft index when the keys were last read
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -52,7 +59,7 @@ class Maintenance:
                 return
             self.denylist.start()  # loads now if it can; its own thread retries if not
             try:
-                self.keys.refresh()
+                self._refresh_keys()
             except VaultBridgeError as exc:  # the loop retries; requests fail closed meanwhile
                 log.warning("signing keys not loaded yet: %s", exc.message)
             self._stop.clear()
@@ -70,15 +77,38 @@ class Maintenance:
             thread.join(timeout=5)
         self.denylist.close()
 
+    def _refresh_keys(self) -> None:
+        """Read the keys, noting the raft index they were read at."""
+        index = self._raft_index()
+        self.keys.refresh()
+        self._keys_index = index
+
+    def _raft_index(self) -> object:
+        if self.raft_index is None:
+            return None
+        try:
+            return self.raft_index()
+        except VaultBridgeError:
+            return None  # unknown: the periodic refresh still comes
+
+    def _keys_may_have_changed(self) -> bool:
+        index = self._raft_index()
+        return index is not None and index != self._keys_index
+
     def _run(self) -> None:
         next_keys = time.monotonic() + self.key_interval
+        next_check = time.monotonic() + self.key_check_interval
         next_flush = time.monotonic() + self.flush_interval
         while not self._stop.wait(self.poll_interval):
             try:
                 now = time.monotonic()
+                if now >= next_check:
+                    next_check = now + self.key_check_interval
+                    if self._keys_may_have_changed():
+                        next_keys = now  # read them now
                 if now >= next_keys:
                     next_keys = now + self.key_interval
-                    self.keys.refresh()
+                    self._refresh_keys()
                 if now >= next_flush:
                     next_flush = now + self.flush_interval
                     self.flush()

@@ -23,6 +23,7 @@ from vault_bridge.vault.client import VaultClient
 from vault_bridge.vault.kv import KV
 from vault_bridge.vault.records import PatRecord, PatRecords
 from vault_bridge.vault.revocations import RevocationStore
+from vault_bridge.vault.sys import Sys
 from vault_bridge.vault.transit import Transit
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class TokenService:
         )
         self.usage = UsageTracker(self.records, settings.last_used_interval)
         self.revoker = Revoker(self.records, self.denylist, self.verifier, audit, self._forget)
+        leader = Sys(client).leader  # not audited: an idle replica re-reads no key
         self.maintenance = Maintenance(
             self.denylist,
             self.keys,
@@ -58,6 +60,8 @@ class TokenService:
             poll_interval=settings.denylist_poll_interval,
             key_interval=settings.key_refresh_interval,
             flush_interval=min(5.0, settings.last_used_interval),
+            key_check_interval=settings.key_check_interval,
+            raft_index=lambda: leader().get("raft_applied_index"),
         )
         self.verify = self.verifier.verify
         self.touch = self.usage.touch

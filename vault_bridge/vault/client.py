@@ -248,6 +248,11 @@ class VaultClient:
         except (requests.ConnectionError, requests.Timeout):
             raise ServiceUnavailable(f"Vault at {self.addr} is unreachable") from None
         except (hvac.exceptions.InternalServerError, hvac.exceptions.BadGateway):
+            if self._sealed():  # a request caught by a seal in progress: say what it is
+                raise ServiceUnavailable(
+                    "Vault is sealed: an operator must unseal it; nothing was changed",
+                    code="vault_sealed",
+                ) from None
             raise ServiceUnavailable("Vault answered with a server error") from None
         except hvac.exceptions.VaultError as exc:
             raise VaultError(f"Vault refused {_where(exc)} ({type(exc).__name__})") from None
@@ -288,6 +293,13 @@ class VaultClient:
     def delete(self, path: str) -> None:
         """DELETE a path (no error when it is already gone)."""
         self.request("DELETE", path)
+
+    def _sealed(self) -> bool:
+        """True when Vault reports itself sealed now (false when it cannot say)."""
+        try:
+            return bool(self.health().get("sealed"))
+        except ServiceUnavailable:
+            return False
 
     def health(self) -> JSON:
         """Read sys/health without raising on sealed/uninitialized; ServiceUnavailable if down.
