@@ -87,7 +87,7 @@ def serve(settings: Settings) -> None:
     from vault_bridge.server import ServeError, run
 
     try:
-        run(settings, click.echo)
+        run(settings)
     except ServeError as exc:
         raise Fail(str(exc)) from None
 

@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     runner_threads: int = _bridge("RUNNER_THREADS", 2)
     provider_urls: str = _bridge("PROVIDER_URLS", "")
     workers: int = _bridge("WORKERS", 0)
+    log_format: str = _bridge("LOG_FORMAT", "")  # empty: text when embedded, else json
 
     @property
     def embedded(self) -> bool:
@@ -91,6 +92,12 @@ class Settings(BaseSettings):
         if self.audit_log:
             return "" if self.audit_log == "off" else self.audit_log
         return str(Path(self.data_dir) / "audit.jsonl") if self.embedded else "-"
+
+    @property
+    def log_style(self) -> str:
+        """How ``serve`` writes its log: the setting, else ``text`` for the embedded default (a
+        terminal) and ``json`` otherwise (a log shipper)."""
+        return self.log_format or ("text" if self.embedded else "json")
 
     @property
     def algorithm(self) -> str:
@@ -115,6 +122,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> Settings:
         """Refuse settings that cannot work."""
+        if self.log_format not in ("", "json", "text"):
+            raise ValueError("VAULT_BRIDGE_LOG_FORMAT must be json or text")
         if self.key_type not in KEY_TYPES:
             raise ValueError(
                 f"VAULT_BRIDGE_KEY_TYPE must be one of {', '.join(KEY_TYPES)}, "

@@ -3,13 +3,13 @@ serve HTTP with the built-in threaded server or with gunicorn workers."""
 
 from __future__ import annotations
 
-import logging
 import secrets
 import signal
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from vault_bridge import logs
 from vault_bridge.bootstrap import bootstrap
 from vault_bridge.config import Settings
 from vault_bridge.embedded import EmbeddedOpenBao
@@ -25,9 +25,9 @@ class ServeError(RuntimeError):
     """The service cannot start."""
 
 
-def run(settings: Settings, say: Say) -> None:
+def run(settings: Settings) -> None:
     """Serve until interrupted; with the embedded default, start and stop OpenBao around it."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    say = logs.configure(settings.log_style).info
     if not settings.embedded:
         serve_http(settings, say)
         return
@@ -123,8 +123,16 @@ def serve_threaded(settings: Settings, say: Say) -> None:
 def serve_gunicorn(settings: Settings, say: Say) -> None:
     """Gunicorn with gthread workers that share nothing but Vault, each with its own app."""
     from gunicorn.app.base import BaseApplication
+    from gunicorn.glogging import Logger
 
     from vault_bridge.app import create_app
+
+    class ServeLogger(Logger):  # type: ignore[misc]  # gunicorn ships no types
+        def setup(self, cfg: Any) -> None:
+            """Gunicorn's own messages go through serve's handlers (JSON or text), not its own."""
+            super().setup(cfg)
+            self.error_log.handlers = []
+            self.error_log.propagate = True
 
     class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
         def load_config(self) -> None:
@@ -135,6 +143,7 @@ def serve_gunicorn(settings: Settings, say: Say) -> None:
             self.cfg.set("threads", 8)
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("accesslog", None)  # the app writes its own, without query strings
+            self.cfg.set("logger_class", ServeLogger)
 
         def load(self) -> Any:
             """An app per worker, built after the fork."""

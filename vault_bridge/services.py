@@ -38,6 +38,7 @@ class Services:
     ) -> None:
         self.settings = settings
         self.client = client
+        self._own_audit = audit is None
         self.audit = audit or AuditLog(settings.audit_path)
         self.metrics = standard_metrics()
         client.observer = self.metrics.vault_observer()
@@ -75,6 +76,8 @@ class Services:
         """Stop background work."""
         self.jobs.close()
         self.tokens.close()
+        if self._own_audit:
+            self.audit.close()
 
 
 def current_services() -> Services:

@@ -7,6 +7,7 @@ import logging
 import re
 
 from tests.helpers import Account, Api, pat_headers
+from vault_bridge.logs import ACCESS_LOGGER, LineFormatter
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -51,10 +52,12 @@ def test_request_log_lines_have_a_request_id_and_no_token(api: Api, user: Accoun
         headers={**pat_headers(token), "X-Request-Id": "req-12345"},
     )
     assert response.headers["X-Request-Id"] == "req-12345"
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "vault_bridge.access"]
+    formatter = LineFormatter()
+    lines = [json.loads(formatter.format(r)) for r in caplog.records if r.name == ACCESS_LOGGER]
     entry = next(e for e in lines if e["request_id"] == "req-12345")
     assert entry["route"] == "/api/v1/user" and entry["status"] == 200 and entry["user"] == user.id
-    everything = "\n".join(r.getMessage() for r in caplog.records)
+    assert entry["level"] == "INFO" and entry["logger"] == ACCESS_LOGGER and "message" not in entry
+    everything = "\n".join(formatter.format(r) for r in caplog.records)
     assert token not in everything and "should-not-be-logged" not in everything
     odd = client.get("/healthz", headers={"X-Request-Id": "bad id with spaces; and more"})
     assert re.fullmatch(r"[0-9a-f]{32}", odd.headers["X-Request-Id"])
