@@ -3,13 +3,17 @@ serve HTTP with the built-in threaded server or with gunicorn workers."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import shutil
 import signal
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from vault_bridge import logs
+from vault_bridge import logs, metrics
 from vault_bridge.bootstrap import bootstrap
 from vault_bridge.config import Settings
 from vault_bridge.embedded import EmbeddedOpenBao
@@ -28,9 +32,30 @@ class ServeError(RuntimeError):
 def run(settings: Settings) -> None:
     """Serve until interrupted; with the embedded default, start and stop OpenBao around it."""
     say = logs.configure(settings.log_style).info
-    if not settings.embedded:
-        serve_http(settings, say)
-        return
+    with metrics_directory() if settings.workers > 0 else contextlib.nullcontext():
+        if settings.embedded:
+            serve_embedded(settings, say)
+        else:
+            serve_http(settings, say)
+
+
+@contextlib.contextmanager
+def metrics_directory() -> Iterator[str]:
+    """Where gunicorn workers share their metrics: PROMETHEUS_MULTIPROC_DIR if set (emptied at
+    start), else a new folder removed at exit."""
+    given = os.environ.get(metrics.MULTIPROC_ENV)
+    path = given or tempfile.mkdtemp(prefix="vault-bridge-metrics-")
+    os.makedirs(path, exist_ok=True)
+    metrics.use_multiprocess_directory(path)
+    try:
+        yield path
+    finally:
+        if not given:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def serve_embedded(settings: Settings, say: Say) -> None:
+    """Start the embedded OpenBao, serve, stop it."""
     server = EmbeddedOpenBao(
         settings.data_dir,
         settings.embedded_port,
@@ -127,6 +152,10 @@ def serve_gunicorn(settings: Settings, say: Say) -> None:
 
     from vault_bridge.app import create_app
 
+    def worker_exited(arbiter: Any, worker: Any) -> None:
+        """A dead worker's gauges leave the group's numbers; its counts stay in the totals."""
+        metrics.mark_process_dead(worker.pid)
+
     class ServeLogger(Logger):  # type: ignore[misc]  # gunicorn ships no types
         def setup(self, cfg: Any) -> None:
             """Gunicorn's own messages go through serve's handlers (JSON or text), not its own."""
@@ -144,6 +173,7 @@ def serve_gunicorn(settings: Settings, say: Say) -> None:
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("accesslog", None)  # the app writes its own, without query strings
             self.cfg.set("logger_class", ServeLogger)
+            self.cfg.set("child_exit", worker_exited)
 
         def load(self) -> Any:
             """An app per worker, built after the fork."""

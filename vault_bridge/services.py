@@ -69,13 +69,15 @@ class Services:
         self.metrics.gauge("vault_bridge_denylist_age_seconds", lambda: denylist.age)
 
     def start(self) -> None:
-        """Start background work: keep keys and revocations fresh."""
+        """Start background work: keep keys and revocations fresh (and gauges, under gunicorn)."""
         self.tokens.start()
+        self.metrics.start()
 
     def close(self) -> None:
         """Stop background work."""
         self.jobs.close()
         self.tokens.close()
+        self.metrics.close()
         if self._own_audit:
             self.audit.close()
 

@@ -128,3 +128,60 @@ def test_every_line_of_output_and_audit_is_a_json_object(serve: Serve, user, tmp
     assert len(booting) == 2 and {e["logger"] for e in booting} == {"gunicorn.error"}
     everything = "".join(p.read_text() for p in (serve.stdout, serve.stderr, audit))
     assert created["token"] not in everything and "in-the-query" not in everything
+
+
+def scrape(serve: Serve) -> str:
+    response = serve.get("/metrics")
+    assert response.status_code == 200
+    return response.text
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """One sample of a scrape (0 when absent)."""
+    for line in text.splitlines():
+        series, _, value = line.rpartition(" ")
+        if series.split("{")[0] == name and all(f'{k}="{v}"' in series for k, v in labels.items()):
+            return float(value)
+    return 0.0
+
+
+def stale_counter(folder: Path, name: str, labels: dict[str, str], amount: float) -> None:
+    """What a previous run left in the metrics folder (a counter file of a long-gone pid)."""
+    script = (
+        "import sys, prometheus_client as p\n"
+        f"c = p.Counter({name!r}, 'x', {sorted(labels)!r})\n"
+        f"c.labels(**{labels!r}).inc({amount})\n"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=30)
+
+
+def test_one_scrape_reports_the_whole_gunicorn_group(production_env, tmp_path) -> None:
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    healthz = {"route": "/healthz", "method": "GET", "status": "200"}
+    stale_counter(folder, "vault_bridge_http_requests_total", healthz, 1000)
+    assert list(folder.glob("counter_*.db"))
+    serve = Serve({**production_env, "PROMETHEUS_MULTIPROC_DIR": str(folder)}, tmp_path)
+    try:
+        sent = 40
+        for _ in range(sent):
+            assert serve.get("/healthz").status_code == 200
+        workers = {int(p.stem.split("_")[-1]) for p in folder.glob("counter_*.db")}
+        assert len(workers) == 2  # both workers served, the stale file of the last run is gone
+        scrapes = [scrape(serve) for _ in range(6)]  # each on a new connection: any worker
+        totals = [sample(text, "vault_bridge_http_requests_total", **healthz) for text in scrapes]
+        assert totals == [sent] * len(scrapes)
+        seen = [sample(t, "vault_bridge_http_requests_total", route="/metrics") for t in scrapes]
+        assert seen == sorted(seen) and seen[-1] >= len(scrapes) - 1  # monotonic, all counted
+        assert 0 <= sample(scrapes[-1], "vault_bridge_denylist_age_seconds") < 5
+
+        dead = workers.pop()
+        os.kill(dead, signal.SIGKILL)  # gunicorn starts another; its counts must stay
+        eventually(lambda: not (folder / f"gauge_livemax_{dead}.db").exists(), timeout=20)
+        eventually(lambda: serve.get("/readyz").status_code == 200, timeout=30)
+        after = scrape(serve)
+        assert sample(after, "vault_bridge_http_requests_total", **healthz) == sent
+        assert sample(after, "vault_bridge_http_requests_total", route="/metrics") > seen[-1]
+    finally:
+        assert serve.stop() == 0
