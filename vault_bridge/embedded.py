@@ -13,15 +13,18 @@ so the audit log's disk use is bounded.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from vault_bridge.errors import ServiceUnavailable
@@ -141,8 +144,23 @@ def bao_binary() -> str:
     return found
 
 
+@dataclass(frozen=True)
+class Found:
+    """An embedded server found running from its pid files."""
+
+    pid: int
+    owner: int | None  # the process that started it, when recorded
+    orphaned: bool  # that process is gone: nobody will stop this server
+
+
 class EmbeddedOpenBao:
-    """A local single-node OpenBao whose files all live under ``<data_dir>/openbao``."""
+    """A local single-node OpenBao whose files all live under ``<data_dir>/openbao``.
+
+    The process that starts it owns it: ``bao.pid`` names the server, ``owner.pid`` its owner.
+    On Linux the server receives SIGTERM when its owner dies, however it dies (``kill -9``
+    included); elsewhere, and for a server left by an older version, :meth:`find` recognises an
+    orphan from the pid files and the process table, so that the next start can stop it.
+    """
 
     def __init__(
         self,
@@ -173,6 +191,11 @@ class EmbeddedOpenBao:
         return self.root / "audit.log"
 
     @property
+    def config(self) -> Path:
+        """The server's configuration file."""
+        return self.root / "config.hcl"
+
+    @property
     def server_log(self) -> Path:
         """What the bao server prints."""
         return self.root / "server.log"
@@ -196,7 +219,7 @@ class EmbeddedOpenBao:
             role_id_file=self.root / "admin-role-id",
             secret_id_file=self.root / "admin-secret-id",
         )
-        (self.root / "config.hcl").write_text(config)
+        self.config.write_text(config)
 
     def admin_client(self, timeout: float = 5.0) -> VaultClient:
         """A client logged in with the local administrator AppRole."""
@@ -222,8 +245,7 @@ class EmbeddedOpenBao:
 
     def is_running(self) -> bool:
         """True when a server answers on our address with our data (pid file and health)."""
-        pid = self._read_pid()
-        if pid is None or not _alive(pid):
+        if self.find() is None:
             return False
         try:
             health = VaultClient(self.addr, timeout=1.0).health()
@@ -234,14 +256,16 @@ class EmbeddedOpenBao:
     def start(self, timeout: float = 30.0) -> None:
         """Start the server and wait until the administrator can log in (its mount exists)."""
         self.prepare()
+        (self.root / "owner.pid").write_text(str(os.getpid()))
         log = open(self.server_log, "ab")  # noqa: SIM115 - owned by the child process
         try:
             self._process = subprocess.Popen(
-                [bao_binary(), "server", f"-config={self.root / 'config.hcl'}"],
+                [bao_binary(), "server", f"-config={self.config}"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches us, and we stop it in order
+                preexec_fn=_terminate_with(os.getpid()),  # see _terminate_with
             )
         finally:
             log.close()
@@ -283,8 +307,47 @@ class EmbeddedOpenBao:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        with contextlib.suppress(FileNotFoundError):
-            (self.root / "bao.pid").unlink()
+        self._forget_pid()
+
+    def find(self) -> Found | None:
+        """The server the pid files name, if it is running: our ``bao`` with our configuration.
+        Pid files of a server that is gone (or whose pid now belongs to another program) are
+        removed."""
+        pid = self._read_pid()
+        process = None if pid is None else _process(pid)
+        if pid is None or process is None or f"-config={self.config}" not in process[1]:
+            self._forget_pid()
+            return None
+        try:
+            owner: int | None = int((self.root / "owner.pid").read_text())
+        except (FileNotFoundError, ValueError):
+            owner = None  # written by an older version: only its parent tells
+        parent = process[0]
+        orphaned = parent <= 1 if owner is None else parent != owner
+        return Found(pid, owner, orphaned)
+
+    def stop_found(self, found: Found, timeout: float = 20.0) -> None:
+        """Stop a server another process started: through that process while it runs (it stops
+        the server in order), else directly; SIGKILL after ``timeout``."""
+        if not found.orphaned and found.owner is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(found.owner, signal.SIGTERM)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(found.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _process(found.pid) is not None:
+            if time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(found.pid, signal.SIGKILL)
+                deadline = float("inf")
+            time.sleep(0.05)
+        self._forget_pid()
+
+    def _forget_pid(self) -> None:
+        for name in ("bao.pid", "owner.pid"):
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / name).unlink()
 
     def rotate_audit_log(self) -> bool:
         """Rotate the audit log if it has reached ``audit_max_bytes``; True when it did.
@@ -353,11 +416,45 @@ def _hcl_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _process(pid: int) -> tuple[int, list[str]] | None:
+    """The parent pid and command line of a running process (None when there is none, or only
+    a zombie)."""
+    proc = Path("/proc")
+    if proc.is_dir():
+        try:
+            stat = (proc / str(pid) / "stat").read_text()
+            command = (proc / str(pid) / "cmdline").read_bytes()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            return None
+        fields = stat.rpartition(")")[2].split()  # after "pid (name)": state, ppid, ...
+        if not command or fields[0] == "Z":
+            return None
+        return int(fields[1]), [part.decode(errors="replace") for part in command.split(b"\0")]
+    found = subprocess.run(  # no /proc (macOS, BSD): ps
+        ["ps", "-o", "ppid=", "-o", "command=", "-p", str(pid)],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode != 0 or not found.stdout.strip():
+        return None
+    parent, _, command_line = found.stdout.strip().partition(" ")
+    return int(parent), command_line.split()
+
+
+def _terminate_with(parent: int) -> Callable[[], None] | None:
+    """A preexec function that has Linux send the child SIGTERM when ``parent`` (the thread that
+    starts it, which here is always the main thread of the owner) dies, so that no crash of the
+    owner leaves the server running. It only calls prctl(2), already looked up, between fork and
+    exec. None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    pr_set_pdeathsig = 1
+
+    def tie() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the owner died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return tie

@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import logging.handlers
+import os
 import sys
 from typing import IO, Any
 
@@ -133,3 +134,15 @@ def configure(log_format: str) -> logging.Logger:
     access.handlers = [stream_handler(sys.stdout, LineFormatter())]
     access.propagate = False
     return logging.getLogger(SERVE_LOGGER)
+
+
+def release_broken_streams() -> None:
+    """Point stdout and stderr at /dev/null when their reader is gone (``| tee`` and Ctrl-C):
+    what they still hold would otherwise fail again at exit, with a traceback and status 120."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)

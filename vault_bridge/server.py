@@ -32,11 +32,14 @@ class ServeError(RuntimeError):
 def run(settings: Settings) -> None:
     """Serve until interrupted; with the embedded default, start and stop OpenBao around it."""
     say = logs.configure(settings.log_style).info
-    with metrics_directory() if settings.workers > 0 else contextlib.nullcontext():
-        if settings.embedded:
-            serve_embedded(settings, say)
-        else:
-            serve_http(settings, say)
+    try:
+        with metrics_directory() if settings.workers > 0 else contextlib.nullcontext():
+            if settings.embedded:
+                serve_embedded(settings, say)
+            else:
+                serve_http(settings, say)
+    finally:
+        logs.release_broken_streams()
 
 
 @contextlib.contextmanager
@@ -62,15 +65,26 @@ def serve_embedded(settings: Settings, say: Say) -> None:
         audit_max_bytes=settings.embedded_audit_max_mb * 2**20,
         audit_keep=settings.embedded_audit_keep,
     )
-    if server.is_running():
-        raise ServeError(f"the embedded OpenBao in {settings.data_dir} is already running")
+    found = server.find()
+    if found is not None and not found.orphaned:
+        raise ServeError(
+            f"the embedded OpenBao in {settings.data_dir} is already running (pid {found.pid}, "
+            f"started by pid {found.owner}): stop that one first (Ctrl-C where it runs, or "
+            "`vault-bridge stop`)"
+        )
+    if found is not None:
+        say(
+            f"an embedded OpenBao (pid {found.pid}) was left running by a process that is gone; "
+            "stopping it"
+        )
+        server.stop_found(found)
     say(f"starting the embedded OpenBao on {server.addr} (data in {server.root})")
     server.start()
     try:
         serve_http(prepare_embedded(server, settings, say), say)
     finally:
-        say("stopping the embedded OpenBao")
-        server.stop()
+        server.stop()  # first: saying so may fail (a closed pipe), stopping must not
+        say("stopped the embedded OpenBao")
 
 
 def prepare_embedded(server: EmbeddedOpenBao, settings: Settings, say: Say) -> Settings:
