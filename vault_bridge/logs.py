@@ -122,16 +122,25 @@ def stream_handler(stream: IO[str], formatter: logging.Formatter) -> logging.Han
     return handler
 
 
-def configure(log_format: str) -> logging.Logger:
-    """Logging for ``serve``: the root logger on stderr in ``log_format`` (``json`` or ``text``),
-    the access log as JSON lines on stdout; returns serve's own logger."""
+def configure(log_format: str, access_log: str) -> logging.Logger:
+    """Logging for ``serve``: the root logger on stderr in ``log_format`` (``json`` or ``text``);
+    the access log as JSON lines on stdout (``-``), appended to a file (reopened after
+    rotation), or nowhere (empty). Returns serve's own logger."""
     root = logging.getLogger()
     root.handlers = [
         stream_handler(sys.stderr, LineFormatter() if log_format == "json" else TextFormatter())
     ]
     root.setLevel(logging.INFO)
     access = logging.getLogger(ACCESS_LOGGER)
-    access.handlers = [stream_handler(sys.stdout, LineFormatter())]
+    handler: logging.Handler
+    if access_log == "-":
+        handler = logging.StreamHandler(sys.stdout)
+    elif access_log:
+        handler = logging.handlers.WatchedFileHandler(access_log, encoding="utf-8", delay=True)
+    else:
+        handler = logging.NullHandler()
+    handler.setFormatter(LineFormatter())
+    access.handlers = [handler]
     access.propagate = False
     return logging.getLogger(SERVE_LOGGER)
 

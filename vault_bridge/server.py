@@ -31,13 +31,14 @@ class ServeError(RuntimeError):
 
 def run(settings: Settings) -> None:
     """Serve until interrupted; with the embedded default, start and stop OpenBao around it."""
-    say = logs.configure(settings.log_style).info
+    say = logs.configure(settings.log_style, settings.access_log_path).info
+    workers = settings.serving_workers  # decided once: the embedded run's settings change below
     try:
-        with metrics_directory() if settings.workers > 0 else contextlib.nullcontext():
+        with metrics_directory() if workers > 0 else contextlib.nullcontext():
             if settings.embedded:
-                serve_embedded(settings, say)
+                serve_embedded(settings, workers, say)
             else:
-                serve_http(settings, say)
+                serve_http(settings, workers, say)
     finally:
         logs.release_broken_streams()
 
@@ -57,7 +58,7 @@ def metrics_directory() -> Iterator[str]:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def serve_embedded(settings: Settings, say: Say) -> None:
+def serve_embedded(settings: Settings, workers: int, say: Say) -> None:
     """Start the embedded OpenBao, serve, stop it."""
     server = EmbeddedOpenBao(
         settings.data_dir,
@@ -81,7 +82,7 @@ def serve_embedded(settings: Settings, say: Say) -> None:
     say(f"starting the embedded OpenBao on {server.addr} (data in {server.root})")
     server.start()
     try:
-        serve_http(prepare_embedded(server, settings, say), say)
+        serve_http(prepare_embedded(server, settings, say), workers, say)
     finally:
         server.stop()  # first: saying so may fail (a closed pipe), stopping must not
         say("stopped the embedded OpenBao")
@@ -117,10 +118,10 @@ def ensure_admin_account(admin: Services, settings: Settings, say: Say) -> None:
         say(f"created account '{ADMIN_USER}'; its password, shown this once: {password}")
 
 
-def serve_http(settings: Settings, say: Say) -> None:
-    """The built-in threaded server (VAULT_BRIDGE_WORKERS=0) or gunicorn workers."""
-    if settings.workers > 0:
-        serve_gunicorn(settings, say)
+def serve_http(settings: Settings, workers: int, say: Say) -> None:
+    """Werkzeug's threaded server (no workers) or gunicorn with ``workers`` workers."""
+    if workers > 0:
+        serve_gunicorn(settings, workers, say)
     else:
         serve_threaded(settings, say)
 
@@ -159,7 +160,7 @@ def serve_threaded(settings: Settings, say: Say) -> None:
         say("vault-bridge stopped")
 
 
-def serve_gunicorn(settings: Settings, say: Say) -> None:
+def serve_gunicorn(settings: Settings, workers: int, say: Say) -> None:
     """Gunicorn with gthread workers that share nothing but Vault, each with its own app."""
     from gunicorn.app.base import BaseApplication
     from gunicorn.glogging import Logger
@@ -181,7 +182,7 @@ def serve_gunicorn(settings: Settings, say: Say) -> None:
         def load_config(self) -> None:
             """Bind, workers and threads from the settings."""
             self.cfg.set("bind", f"{settings.host}:{settings.port}")
-            self.cfg.set("workers", settings.workers)
+            self.cfg.set("workers", workers)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", 8)
             self.cfg.set("graceful_timeout", 10)
@@ -195,7 +196,7 @@ def serve_gunicorn(settings: Settings, say: Say) -> None:
 
     say(
         f"vault-bridge serving on http://{settings.host}:{settings.port} "
-        f"with {settings.workers} gunicorn workers (Ctrl-C stops)"
+        f"with {workers} gunicorn workers (Ctrl-C stops)"
     )
     Server().run()
     say("vault-bridge stopped")

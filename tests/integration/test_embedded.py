@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -102,6 +103,11 @@ def test_serve_bootstraps_creates_admin_stops_cleanly_and_keeps_data(serve_env, 
     bao_pid = int((server.root / "bao.pid").read_text())
     assert first.interrupt() == 0
     assert "vault-bridge stopped" in first.output()
+    assert "serving on" in first.output() and "gunicorn" not in first.output()  # Werkzeug
+    # the terminal stays readable: requests go to the access log, one JSON object per line
+    assert "/readyz" not in first.output() and "/api/v1/user" not in first.output()
+    access = [json.loads(x) for x in (server.root.parent / "access.jsonl").read_text().splitlines()]
+    assert {"/readyz", "/api/v1/user"} <= {entry["route"] for entry in access}
     time.sleep(0.2)
     with pytest.raises(ProcessLookupError):
         os.kill(bao_pid, 0)

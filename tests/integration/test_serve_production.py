@@ -57,7 +57,8 @@ class Serve:
 
 @pytest.fixture
 def production_env(bao, admin_client, tmp_path: Path) -> dict[str, str]:
-    """The environment of a replica on the test OpenBao, nothing about serving chosen."""
+    """The environment of a replica on the test OpenBao, nothing about serving chosen: with
+    VAULT_ADDR set, serve picks gunicorn and JSON lines by itself."""
     sys_ = Sys(admin_client)
     return {
         "PATH": os.environ["PATH"],
@@ -67,7 +68,6 @@ def production_env(bao, admin_client, tmp_path: Path) -> dict[str, str]:
         "VAULT_BRIDGE_SECRET_ID": sys_.approle_secret_id("approle", SERVICE_ROLE),
         "VAULT_BRIDGE_ISSUER": ISSUER,
         "VAULT_BRIDGE_PORT": str(free_port()),
-        "VAULT_BRIDGE_WORKERS": "2",
         "VAULT_BRIDGE_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
     }
 
@@ -123,7 +123,7 @@ def test_every_line_of_output_and_audit_is_a_json_object(serve: Serve, user, tmp
     assert all(set(e) >= {"time", "level", "request_id", "path", "ms"} for e in access)
 
     messages = json_lines(serve.stderr)
-    assert any("gunicorn workers" in e.get("message", "") for e in messages)
+    assert any("with 2 gunicorn workers" in e.get("message", "") for e in messages)
     booting = [e for e in messages if "Booting worker" in e.get("message", "")]
     assert len(booting) == 2 and {e["logger"] for e in booting} == {"gunicorn.error"}
     everything = "".join(p.read_text() for p in (serve.stdout, serve.stderr, audit))
