@@ -7,8 +7,11 @@ from typing import Any
 
 from flask import g, has_request_context, request
 
+from vault_bridge.errors import ServiceUnavailable
 from vault_bridge.logs import AppendFileHandler, EventFormatter, StderrHandler
 from vault_bridge.timeutil import iso, now_utc
+
+log = logging.getLogger(__name__)
 
 # Keys an event may never carry, whatever a caller passes: a guard against slips.
 FORBIDDEN_KEYS = frozenset({"token", "password", "secret", "value", "values", "fields_values"})
@@ -18,7 +21,8 @@ class AuditLog:
     """Appends events as JSON lines to a file (``-`` for stderr; empty to disable).
 
     The file stays open and is reopened when it was moved or deleted (log rotation); a write
-    that fails raises (the caller reports it), it is never dropped silently. Each instance has a
+    that fails (a full disk) raises ServiceUnavailable, so that the request reports it and
+    nothing counts the event as written. Each instance has a
     logger of its own, so that several apps in one process keep separate files.
     """
 
@@ -64,7 +68,15 @@ class AuditLog:
                 entry["context"] = principal.org
         entry.update(details)
         if self.path:
-            self._logger.info(entry)
+            try:
+                self._logger.info(entry)
+            except OSError as exc:  # a full disk, a closed stream: the caller must not go on
+                reason = exc.strerror or type(exc).__name__
+                log.error("cannot write the audit log %s: %s", self.path, reason)
+                raise ServiceUnavailable(
+                    f"the audit log cannot be written ({reason.lower()}); try again later",
+                    code="audit_unavailable",
+                ) from None
         return entry
 
     def close(self) -> None:

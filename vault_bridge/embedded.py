@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import logging
 import os
 import secrets
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 AUDIT_MAX_BYTES = 64 * 2**20
 AUDIT_KEEP = 3
 AUDIT_CHECK_INTERVAL = 10.0
+MIN_FREE_BYTES = 8 * 2**20  # refuse to start with less: the raft log and the audit log grow
+FULL_BYTES = 64 * 1024  # while starting, less than this free means the disk is full
 APPROLE_MOUNT = "approle"  # enabled by the self-initialization below
 ADMIN_POLICY = (
     'path "*" { capabilities = ["create", "read", "update", "patch", "delete", "list", "sudo"] }'
@@ -170,8 +173,11 @@ class EmbeddedOpenBao:
         audit_max_bytes: int = AUDIT_MAX_BYTES,
         audit_keep: int = AUDIT_KEEP,
         audit_check_interval: float = AUDIT_CHECK_INTERVAL,
+        min_free_bytes: int = MIN_FREE_BYTES,
     ) -> None:
         self.root = Path(data_dir).resolve() / "openbao"
+        self.min_free_bytes = min_free_bytes
+        self._log_start = 0
         self.port = port
         self.addr = f"http://127.0.0.1:{port}"
         self.audit_max_bytes = audit_max_bytes
@@ -254,10 +260,22 @@ class EmbeddedOpenBao:
         return bool(health.get("initialized")) and not health.get("sealed")
 
     def start(self, timeout: float = 30.0) -> None:
-        """Start the server and wait until the administrator can log in (its mount exists)."""
-        self.prepare()
-        (self.root / "owner.pid").write_text(str(os.getpid()))
-        log = open(self.server_log, "ab")  # noqa: SIM115 - owned by the child process
+        """Start the server and wait until the administrator can log in (its mount exists).
+
+        Refuses at once when the data's filesystem has less than ``min_free_bytes`` free, and
+        stops waiting as soon as the server reports (or the filesystem shows) that it has no
+        space left: a full disk is named, not waited out.
+        """
+        self._check_space(self.min_free_bytes)
+        try:
+            self.prepare()
+            (self.root / "owner.pid").write_text(str(os.getpid()))
+            log = open(self.server_log, "ab")  # noqa: SIM115 - owned by the child process
+            self._log_start = log.seek(0, os.SEEK_END)  # what this start writes comes after
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise RuntimeError(self._no_space()) from None
+            raise RuntimeError(f"cannot prepare {self.root}: {exc.strerror}") from None
         try:
             self._process = subprocess.Popen(
                 [bao_binary(), "server", f"-config={self.config}"],
@@ -271,9 +289,12 @@ class EmbeddedOpenBao:
             log.close()
         (self.root / "bao.pid").write_text(str(self._process.pid))
         deadline = time.monotonic() + timeout
+        next_look = time.monotonic() + 0.5
         client = self.admin_client(timeout=1.0)
         while True:
             if self._process.poll() is not None:
+                if self._log_says_no_space():
+                    raise RuntimeError(self._no_space())
                 raise RuntimeError(
                     f"OpenBao exited with code {self._process.returncode}; see {self.server_log}"
                 )
@@ -284,12 +305,47 @@ class EmbeddedOpenBao:
                     return
             except (ServiceUnavailable, VaultError):
                 pass
+            if time.monotonic() > next_look:  # it cannot write: say so rather than wait
+                next_look = time.monotonic() + 0.5
+                if self._log_says_no_space() or self._free_bytes() < FULL_BYTES:
+                    self.stop()
+                    raise RuntimeError(self._no_space())
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(
                     f"OpenBao did not become ready in {timeout:.0f} s; see {self.server_log}"
                 )
             time.sleep(0.05)
+
+    def _free_bytes(self) -> int:
+        """Bytes free for us on the filesystem of the data."""
+        folder = self.root if self.root.exists() else self.root.parent
+        while not folder.exists():
+            folder = folder.parent
+        stat = os.statvfs(folder)
+        return stat.f_bavail * stat.f_frsize
+
+    def _check_space(self, needed: int) -> None:
+        if self._free_bytes() < needed:
+            raise RuntimeError(self._no_space())
+
+    def _no_space(self) -> str:
+        free = self._free_bytes()
+        return (
+            f"no space left on device for the embedded OpenBao in {self.root} ({free // 1024} KiB "
+            f"free, {self.min_free_bytes // 2**20} MiB needed): free some space on that "
+            "filesystem or move VAULT_BRIDGE_DATA_DIR"
+        )
+
+    def _log_says_no_space(self) -> bool:
+        """True when the server's log, since this start, reports a write that found the disk
+        full."""
+        try:
+            with open(self.server_log, "rb") as log:
+                log.seek(max(self._log_start, log.seek(0, os.SEEK_END) - 64 * 1024))
+                return b"no space left on device" in log.read()
+        except OSError:
+            return False
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server we started (SIGTERM, then SIGKILL after ``timeout``)."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -272,3 +274,55 @@ def test_an_orphaned_openbao_is_stopped_by_the_next_serve(serve_env, tmp_path) -
     finally:
         if not gone(orphan):
             os.kill(orphan, signal.SIGKILL)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 48 MB filesystem (tmpfs) that a test may fill; needs root (CAP_SYS_ADMIN)."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mount = shutil.which("mount")
+    if mount is None or os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root and mount(8)")
+    done = subprocess.run(
+        [mount, "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run([str(shutil.which("umount")), "-l", str(folder)], check=False)
+
+
+def fill(folder: Path, leave: int) -> None:
+    """Fill the filesystem of ``folder`` until ``leave`` bytes are free."""
+    stat = os.statvfs(folder)
+    with open(folder / "filler", "wb", buffering=0) as filler:
+        filler.write(b"\0" * (stat.f_bavail * stat.f_frsize - leave))
+
+
+def test_a_restart_on_a_full_disk_says_so_at_once(small_disk, serve_env) -> None:
+    env = {**serve_env, "VAULT_BRIDGE_DATA_DIR": str(small_disk / "var")}
+    port = int(env["VAULT_BRIDGE_EMBEDDED_PORT"])
+    server = EmbeddedOpenBao(small_disk / "var", port)
+    server.start()  # the first start: its data fits
+    server.stop()
+    fill(small_disk, leave=300 * 1024)  # room for a line or two, not for raft's log
+
+    started = time.monotonic()
+    serve = subprocess.run([CLI, "serve"], env=env, capture_output=True, text=True, timeout=60)
+    assert serve.returncode == 1
+    assert "no space left on device" in serve.stderr and "Traceback" not in serve.stderr
+    assert time.monotonic() - started < 10
+
+    # past the check of free space, OpenBao's own failure to write is noticed as quickly
+    eager = EmbeddedOpenBao(small_disk / "var", port, min_free_bytes=0)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="no space left on device"):
+        eager.start()
+    assert time.monotonic() - started < 10
+    assert eager.find() is None  # and it is not left running

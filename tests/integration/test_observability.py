@@ -98,3 +98,33 @@ def test_audit_events_for_login_pat_use_and_revocation(make_app, user: Account, 
     assert [e["source_ip"] for e in uses] == ["127.0.0.1", "127.0.0.9"]
     assert all(e["request_id"] for e in events[1:])
     assert created["token"] not in path.read_text()
+
+
+def test_an_audit_log_that_cannot_be_written_is_a_503_and_the_retry_audits_again(
+    make_app, user: Account, tmp_path
+) -> None:
+    """A full disk: the request says so (never a 500), and the first use of a PAT from an
+    address is only counted as audited once its event is written."""
+    written = tmp_path / "audit.jsonl"
+    link = tmp_path / "audit-link.jsonl"  # the file the service appends to; we swap its target
+    link.symlink_to(written)
+    app = make_app(audit_log=str(link))
+    api = Api(app.test_client())
+    api.login(user)
+    token = api.new_pat()["token"]
+    client = app.test_client()
+
+    link.unlink()
+    link.symlink_to("/dev/full")  # every write: ENOSPC, no space left on device
+    refused = client.get("/api/v1/user", headers=pat_headers(token))
+    assert refused.status_code == 503
+    error = refused.get_json()["error"]
+    assert error["code"] == "audit_unavailable" and "no space left on device" in error["message"]
+    assert token not in refused.get_data(as_text=True)
+
+    link.unlink()
+    link.symlink_to(written)  # space again: the handler notices the new file and reopens
+    assert client.get("/api/v1/user", headers=pat_headers(token)).status_code == 200
+    assert client.get("/api/v1/user", headers=pat_headers(token)).status_code == 200
+    events = [json.loads(line)["event"] for line in written.read_text().splitlines()]
+    assert events == ["login", "pat.create", "pat.use"]  # the use audited once, after the retry
