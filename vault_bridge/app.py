@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import time
@@ -18,10 +17,11 @@ from vault_bridge.api.payload import StrictJSONProvider
 from vault_bridge.auth.session import VaultKeyedSessionInterface
 from vault_bridge.config import Settings
 from vault_bridge.connect import bundled_runner_client, reconciler_client, vault_client
+from vault_bridge.logs import ACCESS_LOGGER
 from vault_bridge.services import EXTENSION, Services
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("vault_bridge.access")
+access_log = logging.getLogger(ACCESS_LOGGER)
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_BODY = 64 * 1024
 
@@ -46,21 +46,18 @@ def _register_request_id(app: Flask, services: Services) -> None:
         )
         services.metrics.observe("vault_bridge_http_request_duration_seconds", seconds, route=route)
         principal = g.get("principal")
-        access_log.info(
-            json.dumps(
-                {
-                    "request_id": g.get("request_id"),
-                    "method": request.method,
-                    "route": route,
-                    "path": request.path,  # never the query string
-                    "status": response.status_code,
-                    "ms": round(seconds * 1000, 2),
-                    "remote": request.remote_addr,
-                    "user": principal.user.id if principal else None,
-                    "via": principal.via if principal else None,
-                },
-                separators=(",", ":"),
-            )
+        access_log.info(  # a dict: the JSON formatter makes its items the line's fields
+            {
+                "request_id": g.get("request_id"),
+                "method": request.method,
+                "route": route,
+                "path": request.path,  # never the query string
+                "status": response.status_code,
+                "ms": round(seconds * 1000, 2),
+                "remote": request.remote_addr,
+                "user": principal.user.id if principal else None,
+                "via": principal.via if principal else None,
+            }
         )
         return response
 

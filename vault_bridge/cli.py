@@ -96,9 +96,28 @@ def serve(settings: Settings) -> None:
     from vault_bridge.server import ServeError, run
 
     try:
-        run(settings, click.echo)
+        run(settings)
     except ServeError as exc:
         raise Fail(str(exc)) from None
+
+
+@cli.command("stop")
+@click.pass_obj
+def stop_command(settings: Settings) -> None:
+    """Stop the embedded OpenBao in VAULT_BRIDGE_DATA_DIR, and the serve that runs it."""
+    if not settings.embedded:
+        raise Fail("VAULT_ADDR is set: there is no embedded OpenBao to stop")
+    server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
+    found = server.find()
+    if found is None:
+        click.echo(f"the embedded OpenBao in {server.root} is not running")
+        return
+    if found.orphaned:
+        click.echo(f"stopping the embedded OpenBao (pid {found.pid}), left by a process now gone")
+    else:
+        click.echo(f"stopping the embedded OpenBao (pid {found.pid}) through pid {found.owner}")
+    server.stop_found(found)
+    click.echo("stopped")
 
 
 # -- set-up ------------------------------------------------------------------------------------

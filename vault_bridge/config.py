@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 KEY_TYPES = {"ed25519": "EdDSA", "ecdsa-p256": "ES256"}
+DEFAULT_WORKERS = 2
 
 
 class ConfigError(ValueError):
@@ -90,7 +91,9 @@ class Settings(BaseSettings):
     reconciler_secret_id: str = _bridge("RECONCILER_SECRET_ID", "", secret=True)
     reconcile_interval: float = _bridge("RECONCILE_INTERVAL", 2.0)
     reconcile_full_interval: float = _bridge("RECONCILE_FULL_INTERVAL", 3600.0)
-    workers: int = _bridge("WORKERS", 0)
+    workers: int | None = _bridge("WORKERS", None)  # unset: see serving_workers
+    log_format: str = _bridge("LOG_FORMAT", "")  # empty: text when embedded, else json
+    access_log: str = _bridge("ACCESS_LOG", "")
 
     @property
     def embedded(self) -> bool:
@@ -104,6 +107,28 @@ class Settings(BaseSettings):
         if self.audit_log:
             return "" if self.audit_log == "off" else self.audit_log
         return str(Path(self.data_dir) / "audit.jsonl") if self.embedded else "-"
+
+    @property
+    def serving_workers(self) -> int:
+        """Gunicorn workers ``serve`` runs, 0 for Werkzeug's server: the setting if given, else
+        0 for the embedded default (``make run``) and DEFAULT_WORKERS when VAULT_ADDR is set."""
+        if self.workers is not None:
+            return self.workers
+        return 0 if self.embedded else DEFAULT_WORKERS
+
+    @property
+    def access_log_path(self) -> str:
+        """Where the access log goes: the setting (``-`` for stdout, ``off``), else
+        ``<data_dir>/access.jsonl`` when embedded (a readable terminal), else stdout."""
+        if self.access_log:
+            return "" if self.access_log == "off" else self.access_log
+        return str(Path(self.data_dir) / "access.jsonl") if self.embedded else "-"
+
+    @property
+    def log_style(self) -> str:
+        """How ``serve`` writes its log: the setting, else ``text`` for the embedded default (a
+        terminal) and ``json`` otherwise (a log shipper)."""
+        return self.log_format or ("text" if self.embedded else "json")
 
     @property
     def algorithm(self) -> str:
@@ -128,6 +153,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> Settings:
         """Refuse settings that cannot work."""
+        if self.workers is not None and not 0 <= self.workers <= 64:
+            raise ValueError("VAULT_BRIDGE_WORKERS must be 0-64")
+        if self.log_format not in ("", "json", "text"):
+            raise ValueError("VAULT_BRIDGE_LOG_FORMAT must be json or text")
         if self.key_type not in KEY_TYPES:
             raise ValueError(
                 f"VAULT_BRIDGE_KEY_TYPE must be one of {', '.join(KEY_TYPES)}, "

@@ -42,6 +42,7 @@ class Services:
     ) -> None:
         self.settings = settings
         self.client = client
+        self._own_audit = audit is None
         self.audit = audit or AuditLog(settings.audit_path)
         self.metrics = standard_metrics()
         client.observer = self.metrics.vault_observer()
@@ -99,9 +100,10 @@ class Services:
         self.metrics.gauge("vault_bridge_denylist_age_seconds", lambda: denylist.age)
 
     def start(self) -> None:
-        """Start background work: keep keys and revocations fresh; reconcile organization
-        policies when this process has the reconciler's identity."""
+        """Start background work: keep keys and revocations fresh (and gauges, under gunicorn);
+        reconcile organization policies when this process has the reconciler's identity."""
         self.tokens.start()
+        self.metrics.start()
         if self.reconcile_loop is not None:
             self.reconcile_loop.start()
 
@@ -111,6 +113,9 @@ class Services:
             self.reconcile_loop.stop()
         self.jobs.close()
         self.tokens.close()
+        self.metrics.close()
+        if self._own_audit:
+            self.audit.close()
 
 
 def current_services() -> Services:

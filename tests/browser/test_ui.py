@@ -207,9 +207,9 @@ def test_pages_work_under_a_csp_without_inline_script(page, live, make_user) -> 
     violations: list[str] = []
     page.on(
         "console",
-        lambda message: violations.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
     )
     sign_in(page, server.url, account)
     assert page.locator("#custom-date").is_hidden()

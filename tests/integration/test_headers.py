@@ -42,9 +42,12 @@ def owner(api: Api, user: Account, admin) -> dict[str, str]:
     and operation has something real to show."""
     api.login(user)
     org = unique_id("hdr")
-    assert api.client.post(
-        "/api/v1/orgs", json={"id": org}, headers={"X-CSRF-Token": api.csrf}
-    ).status_code == 201
+    assert (
+        api.client.post(
+            "/api/v1/orgs", json={"id": org}, headers={"X-CSRF-Token": api.csrf}
+        ).status_code
+        == 201
+    )
     token = api.new_pat(scopes=("api", "quantum_tokens"))
     login_page = api.client.get("/login", headers=HTML).get_data(as_text=True)
     signed_in = api.client.post(  # the browser's sign-in, for the pages

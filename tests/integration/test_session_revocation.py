@@ -87,9 +87,7 @@ def test_web_logout_ends_the_session_on_every_replica(replicas, user: Account, a
         assert settings.status_code == 302 and "/login" in settings.headers["Location"]
 
 
-def test_password_change_by_an_operator_ends_every_session(
-    replicas, user: Account, admin
-) -> None:
+def test_password_change_by_an_operator_ends_every_session(replicas, user: Account, admin) -> None:
     one, two = replicas
     first, cookie_one = signed_in(one, user)
     _, cookie_two = signed_in(two, user)

@@ -100,14 +100,17 @@ class Authenticator:
             self.metrics.inc("vault_bridge_token_verifications_total", result=exc.code)
             raise
         self.metrics.inc("vault_bridge_token_verifications_total", result="ok")
-        if self.tokens.touch(verified, request.remote_addr):
-            self.audit.record(
+        self.tokens.touch(
+            verified,
+            request.remote_addr,
+            on_first_use=lambda: self.audit.record(  # the address counts once this is written
                 "pat.use",
                 actor=verified.user,
                 target=verified.token_id,
                 owner=verified.user,
                 note="first use from this address",
-            )
+            ),
+        )
         return Principal(user=user, via="pat", token=verified)
 
     def _by_session(self) -> Principal:

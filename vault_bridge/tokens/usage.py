@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 
 from vault_bridge.timeutil import iso
 from vault_bridge.tokens.verify import CACHE_LIMIT, VerifiedToken
@@ -25,12 +26,21 @@ class UsageTracker:
         self._flushed: dict[str, float] = {}  # token id -> when last_used_at was last written
         self._addresses: set[tuple[str, str]] = set()  # (token id, client address) seen
 
-    def touch(self, token: VerifiedToken, address: str | None = None) -> bool:
-        """Note a use; True the first time this replica sees the token used from ``address``."""
+    def touch(
+        self,
+        token: VerifiedToken,
+        address: str | None = None,
+        on_first_use: Callable[[], object] | None = None,
+    ) -> bool:
+        """Note a use; True the first time this replica sees the token used from ``address``.
+        Then ``on_first_use`` runs (the audit event) and only once it returned is the address
+        remembered: when it raises, the next use is a first use again."""
         self._used[token.token_id] = (token.user, time.time())
         key = (token.token_id, address or "")
         if key in self._addresses:
             return False
+        if on_first_use is not None:
+            on_first_use()
         if len(self._addresses) >= CACHE_LIMIT:
             self._addresses.clear()
         self._addresses.add(key)

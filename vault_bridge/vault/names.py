@@ -95,11 +95,6 @@ def provider_path(owner_kind: OwnerKind, owner: str, provider: str) -> str:
     return f"{provider_folder(owner_kind, owner)}/{provider}"
 
 
-def provider_lease(owner_kind: OwnerKind, owner: str, provider: str) -> str:
-    """The lease serializing writes of one provider token."""
-    return f"providers/{owner_kind}/{owner}/{provider}"
-
-
 def jobs_folder(user: str) -> str:
     """Jobs of the reference /quantum surface, per user."""
     return f"users/{user}/jobs"
