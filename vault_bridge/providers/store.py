@@ -22,7 +22,7 @@ from typing import Any, TypedDict
 
 from vault_bridge.audit import AuditLog
 from vault_bridge.config import Settings
-from vault_bridge.errors import BadRequest, Conflict, NotFound
+from vault_bridge.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from vault_bridge.ids import check_account_id
 from vault_bridge.providers.catalog import Catalog, Provider
 from vault_bridge.timeutil import iso, now_utc
@@ -34,6 +34,7 @@ __all__ = ["FieldState", "OwnerKind", "ProviderTokens", "TokenMetadata", "hint"]
 
 log = logging.getLogger(__name__)
 ATTEMPTS = 5  # rounds of describing the current version before leaving it to readers
+READ_PATIENCE = 2.0  # seconds to wait for a lagging standby to show what was written
 WRITE_PATIENCE = 5.0  # seconds of data writes lost to concurrent writers before 409 busy
 WRITER = "updated_by_v"  # + a version number: who wrote that version
 WRITER_KEY = re.compile(r"updated_by_v(\d+)")
@@ -121,9 +122,25 @@ class ProviderTokens:
             version=version,
             fields=sorted(values),
         )
-        described = self._describe(kind, owner, provider)
-        assert described is not None
-        return described, created
+        return self._describe_written(kind, owner, provider, version), created
+
+    def _describe_written(
+        self, kind: OwnerKind, owner: str, provider: Provider, version: int
+    ) -> TokenMetadata:
+        """The metadata once Vault shows our version (or a newer one): a standby that serves
+        reads itself may lag the write it forwarded by a moment."""
+        deadline = time.monotonic() + READ_PATIENCE
+        while True:
+            described = self._describe(kind, owner, provider)
+            if described is not None and described["version"] >= version:
+                return described
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable(
+                    f"the {provider.label} token was saved (version {version}), but Vault does "
+                    "not show it yet; reload in a moment",
+                    code="vault_lagging",
+                )
+            time.sleep(0.05)
 
     def delete(self, kind: OwnerKind, owner: str, provider_id: str, actor: str) -> None:
         """Delete the token with all its versions; 404 when not configured."""
