@@ -19,7 +19,7 @@ from vault_bridge.config import ConfigError, Settings
 from vault_bridge.connect import job_runner_client, vault_client
 from vault_bridge.credentials import write_approle_credentials
 from vault_bridge.embedded import EmbeddedOpenBao
-from vault_bridge.errors import VaultBridgeError
+from vault_bridge.errors import NotFound, VaultBridgeError
 from vault_bridge.ids import check_token_id
 from vault_bridge.services import Services
 from vault_bridge.timeutil import now_utc
@@ -324,11 +324,14 @@ def pats_revoke(settings: Settings, token_id: str | None, token_stdin: bool) -> 
             click.echo(f"revoked token {verified.token_id} of user {verified.user}")
             return
         wanted = check_token_id(token_id)
-        for user in services.directory.userpass.list_users():
-            if services.tokens.records.read(user, wanted) is not None:
-                services.tokens.revoke(user, wanted, actor="operator")
-                click.echo(f"revoked token {wanted} of user {user}")
-                return
+        owner = services.tokens.find_owner(wanted, services.directory.userpass.list_users)
+        if owner is not None:
+            try:
+                services.tokens.revoke(owner, wanted, actor="operator")
+            except NotFound:
+                raise Fail(f"no active token {token_id}") from None
+            click.echo(f"revoked token {wanted} of user {owner}")
+            return
     raise Fail(f"no active token {token_id}")
 
 

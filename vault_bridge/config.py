@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     policy_dir: str = _bridge("POLICY_DIR", "")  # empty: the policies shipped in the package
     pat_default_days: int = _bridge("PAT_DEFAULT_DAYS", 30)
     pat_max_days: int = _bridge("PAT_MAX_DAYS", 366)
+    pat_max_per_user: int = _bridge("PAT_MAX_PER_USER", 1000)
     denylist_poll_interval: float = _bridge("DENYLIST_POLL_INTERVAL", 0.5)
     denylist_max_staleness: float = _bridge("DENYLIST_MAX_STALENESS", 10.0)
     denylist_full_poll_interval: float = _bridge("DENYLIST_FULL_POLL_INTERVAL", 30.0)
@@ -122,6 +123,8 @@ class Settings(BaseSettings):
             )
         if not 1 <= self.pat_default_days <= self.pat_max_days:
             raise ValueError("VAULT_BRIDGE_PAT_DEFAULT_DAYS must be between 1 and the maximum")
+        if not 1 <= self.pat_max_per_user <= 1000:
+            raise ValueError("VAULT_BRIDGE_PAT_MAX_PER_USER must be 1-1000")
         if self.denylist_poll_interval <= 0 or self.denylist_max_staleness <= 0:
             raise ValueError("denylist intervals must be positive")
         if self.denylist_max_staleness < 2 * self.denylist_poll_interval:

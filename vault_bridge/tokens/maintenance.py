@@ -1,88 +1,91 @@
-"""The background loop that keeps a replica's token state fresh: keys and last use; it starts and
-stops the denylist, which follows the revocation log in threads of its own."""
+"""The background work that keeps a replica's token state fresh, each job in a thread of its own:
+the denylist follows the revocation log (its own threads), the signing keys are re-read, last
+uses are written, and other periodic tasks run. Nothing here can delay a revocation, and no task
+waits behind another."""
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from vault_bridge.errors import VaultBridgeError
 from vault_bridge.tokens.denylist import Denylist
-from vault_bridge.tokens.keys import SigningKeys
 
 log = logging.getLogger(__name__)
 
 
-class Maintenance:
-    """Re-reads the keys every ``key_interval`` and writes last-used times every
-    ``flush_interval`` (looking every ``poll_interval``); starts the denylist's own threads
-    (nothing here can delay a revocation); started by the app, stopped by close()."""
+@dataclass(frozen=True)
+class Task:
+    """A periodic task: ``run`` every ``interval`` seconds (the first time after one interval,
+    or after a random part of it with ``spread``, so that replicas do not run it in step)."""
 
-    def __init__(
-        self,
-        denylist: Denylist,
-        keys: SigningKeys,
-        flush: Callable[[], object],
-        *,
-        poll_interval: float,
-        key_interval: float,
-        flush_interval: float,
-    ) -> None:
+    name: str
+    interval: float
+    run: Callable[[], object]
+    spread: bool = False
+
+
+class Maintenance:
+    """Starts the denylist and one thread per task; started by the app, stopped by close()."""
+
+    def __init__(self, denylist: Denylist, tasks: Sequence[Task] = ()) -> None:
         self.denylist = denylist
-        self.keys = keys
-        self.flush = flush
-        self.poll_interval = poll_interval
-        self.key_interval = key_interval
-        self.flush_interval = flush_interval
-        self._thread: threading.Thread | None = None
+        self.tasks = list(tasks)
+        self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._running = False
 
     @property
     def running(self) -> bool:
         """True once started (and until closed)."""
-        return self._thread is not None
+        return self._running
 
-    def start(self) -> None:
-        """Load keys and denylist now (best effort), then keep them fresh (idempotent)."""
+    def start(self, before: Callable[[], None] | None = None) -> None:
+        """Load the denylist now (best effort), run ``before`` (best effort), then start the
+        tasks' threads (idempotent)."""
         with self._lock:
-            if self._thread is not None:
+            if self._running:
                 return
             self.denylist.start()  # loads now if it can; its own thread retries if not
-            try:
-                self.keys.refresh()
-            except VaultBridgeError as exc:  # the loop retries; requests fail closed meanwhile
-                log.warning("signing keys not loaded yet: %s", exc.message)
+            if before is not None:
+                try:
+                    before()
+                except VaultBridgeError as exc:  # the tasks retry; requests fail closed
+                    log.warning("token state not loaded yet: %s", exc.message)
             self._stop.clear()
-            self._thread = threading.Thread(
-                target=self._run, name="vault-bridge-tokens", daemon=True
-            )
-            self._thread.start()
+            self._threads = [
+                threading.Thread(
+                    target=self._loop, args=(task,), name=f"vault-bridge-{task.name}", daemon=True
+                )
+                for task in self.tasks
+            ]
+            for thread in self._threads:
+                thread.start()
+            self._running = True
 
     def close(self) -> None:
-        """Stop the loop and wait for it."""
+        """Stop the threads and wait for them."""
         self._stop.set()
         with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
+            threads, self._threads = self._threads, []
+            self._running = False
+        for thread in threads:
             thread.join(timeout=5)
         self.denylist.close()
 
-    def _run(self) -> None:
-        next_keys = time.monotonic() + self.key_interval
-        next_flush = time.monotonic() + self.flush_interval
-        while not self._stop.wait(self.poll_interval):
+    def _loop(self, task: Task) -> None:
+        first = task.interval * (random.uniform(0.1, 1.0) if task.spread else 1.0)  # noqa: S311
+        deadline = time.monotonic() + first
+        while not self._stop.wait(max(0.0, deadline - time.monotonic())):
+            deadline = max(deadline + task.interval, time.monotonic())
             try:
-                now = time.monotonic()
-                if now >= next_keys:
-                    next_keys = now + self.key_interval
-                    self.keys.refresh()
-                if now >= next_flush:
-                    next_flush = now + self.flush_interval
-                    self.flush()
+                task.run()
             except VaultBridgeError as exc:
-                log.warning("token maintenance: %s", exc.message)
+                log.warning("%s: %s", task.name, exc.message)
             except Exception:  # keep the loop alive; the staleness bound fails requests closed
-                log.exception("token maintenance failed")
+                log.exception("%s failed", task.name)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any, Literal
 
 from vault_bridge.audit import AuditLog
 from vault_bridge.config import Settings
-from vault_bridge.errors import Conflict, VaultBridgeError
+from vault_bridge.errors import BadRequest, Conflict, VaultBridgeError
 from vault_bridge.ids import check_account_id
-from vault_bridge.timeutil import iso, now_utc, parse_iso
+from vault_bridge.timeutil import iso, now_utc
 from vault_bridge.tokens.denylist import Denylist
+from vault_bridge.tokens.index import State, Table, TokenIndex, quietly, state_of
 from vault_bridge.tokens.keys import SigningKeys
-from vault_bridge.tokens.maintenance import Maintenance
+from vault_bridge.tokens.maintenance import Maintenance, Task
 from vault_bridge.tokens.revocation import Revoker
 from vault_bridge.tokens.rules import check_name, normalize_scopes, parse_expiry
 from vault_bridge.tokens.signing import PatClaims, sign
@@ -27,6 +29,8 @@ from vault_bridge.vault.transit import Transit
 
 log = logging.getLogger(__name__)
 
+Wanted = Literal["active", "inactive", "all"]
+
 
 class TokenService:
     """The PAT lifecycle; one instance per app, shared by its threads."""
@@ -36,6 +40,7 @@ class TokenService:
         self.audit = audit
         kv = KV(client, settings.kv_mount)
         self.records = PatRecords(kv)
+        self.index = TokenIndex(self.records)
         self.keys = SigningKeys(
             Transit(client, settings.transit_mount, settings.transit_key),
             settings.algorithm,
@@ -49,15 +54,14 @@ class TokenService:
             audience=settings.audience,
             confirm_fresh=self._confirm_revocations,
         )
-        self.usage = UsageTracker(self.records, settings.last_used_interval)
-        self.revoker = Revoker(self.records, self.denylist, self.verifier, audit, self._forget)
+        self.usage = UsageTracker(self.index)
+        self.revoker = Revoker(self.index, self.denylist, self.verifier, audit, self._forget)
         self.maintenance = Maintenance(
             self.denylist,
-            self.keys,
-            self.usage.flush,
-            poll_interval=settings.denylist_poll_interval,
-            key_interval=settings.key_refresh_interval,
-            flush_interval=min(5.0, settings.last_used_interval),
+            [
+                Task("signing-keys", settings.key_refresh_interval, self.keys.refresh),
+                Task("last-used", settings.last_used_interval, self.usage.flush),
+            ],
         )
         self.verify = self.verifier.verify
         self.touch = self.usage.touch
@@ -68,7 +72,7 @@ class TokenService:
 
     def start(self) -> None:
         """Load keys and denylist, then keep them fresh in the background (idempotent)."""
-        self.maintenance.start()
+        self.maintenance.start(before=self.keys.refresh)
 
     def _confirm_revocations(self) -> None:
         """Fail closed on a stale denylist. Without the background loop (operator commands, a
@@ -82,7 +86,7 @@ class TokenService:
         self.denylist.check_fresh()
 
     def close(self) -> None:
-        """Stop the background loop, writing pending last-used times first."""
+        """Stop the background work, writing pending last-used times first."""
         self.maintenance.close()
         try:
             self.usage.flush(force=True)
@@ -90,7 +94,13 @@ class TokenService:
             log.warning("could not write last-used times on shutdown: %s", exc.message)
 
     def issue(
-        self, user: str, name: object, scopes: object, expires_at: object = None
+        self,
+        user: str,
+        name: object,
+        scopes: object,
+        expires_at: object = None,
+        *,
+        description: object = None,
     ) -> tuple[PatRecord, str]:
         """Create a PAT: its record goes to Vault, the token value only to the caller."""
         check_account_id(user)
@@ -100,11 +110,6 @@ class TokenService:
         expiry = parse_expiry(
             expires_at, now, self.settings.pat_default_days, self.settings.pat_max_days
         )
-        for existing in self.records.all(user):
-            if existing["name"] == checked_name and parse_iso(existing["expires_at"]) > now:
-                raise Conflict(
-                    f"you already have an active token named {checked_name!r}", code="name_taken"
-                )
         record: PatRecord = {
             "id": secrets.token_hex(16),
             "name": checked_name,
@@ -112,16 +117,14 @@ class TokenService:
             "created_at": iso(now) or "",
             "expires_at": iso(expiry) or "",
             "last_used_at": None,
+            "description": None if description is None else str(description),
+            "organizations": None,
+            "personal": True,
+            "last_used_addresses": [],
+            "revoked_at": None,
+            "revoked_by": None,
+            "rotated_to": None,
         }
-        self.records.create(user, record)
-        self.audit.record(
-            "pat.create",
-            actor=user,
-            target=record["id"],
-            owner=user,
-            name=checked_name,
-            scopes=scope_list,
-        )
         claims = PatClaims(
             issuer=self.settings.issuer,
             audience=self.settings.audience,
@@ -131,21 +134,102 @@ class TokenService:
             issued_at=int(now.timestamp()),
             expires_at=int(expiry.timestamp()),
         )
-        return record, sign(self.keys, claims)
+        token = sign(self.keys, claims)  # before anything is stored: no record without a token
+        self._store(user, record)
+        self.audit.record(
+            "pat.create",
+            actor=user,
+            target=record["id"],
+            owner=user,
+            name=checked_name,
+            scopes=scope_list,
+        )
+        return record, token
 
-    def list(self, user: str) -> Sequence[PatRecord]:
-        """A user's tokens, newest first, never with a value; last_used_at includes local uses."""
+    def _store(self, user: str, record: PatRecord) -> None:
+        """The per-token record, the token-id index, then the user's index, where the name is
+        checked against the active tokens (atomically: check-and-set)."""
+        self.records.create(user, record)
+        self.records.set_owner(record["id"], user)
+        limit = self.settings.pat_max_per_user
+
+        def add(table: Table) -> tuple[None, bool]:
+            now = iso(now_utc()) or ""
+            active = [
+                other
+                for other in table.values()
+                if other["id"] != record["id"]
+                and state_of(other, now, self.denylist.is_revoked(other["id"])) == "active"
+            ]
+            if any(other["name"] == record["name"] for other in active):
+                raise Conflict(
+                    f"you already have an active token named {record['name']!r}",
+                    code="name_taken",
+                )
+            if len(active) >= limit:
+                raise Conflict(
+                    f"you have {limit} active tokens, the most allowed; revoke some first",
+                    code="too_many_tokens",
+                )
+            table[record["id"]] = record
+            return None, True
+
+        try:
+            self.index.update(user, add)
+        except Conflict:
+            quietly(self.records.destroy, user, record["id"])
+            quietly(self.records.drop_owner, record["id"])
+            raise
+
+    def list(self, user: str, state: Wanted = "active") -> Sequence[dict[str, Any]]:
+        """A user's tokens in ``state`` (active, inactive: expired or revoked within the last
+        30 days, or all), newest first, never with a value; last use includes local uses."""
         check_account_id(user)
-        records = [
-            self.usage.overlay(record)
-            for record in self.records.all(user)
-            if not self.denylist.is_revoked(record["id"])  # revoked: its record is going away
-        ]
-        return sorted(records, key=lambda r: (r["created_at"], r["id"]), reverse=True)
+        if state not in ("active", "inactive", "all"):
+            raise BadRequest("state must be active, inactive or all", code="invalid_state")
+        now = now_utc()
+        stamp = iso(now) or ""
+        answers = []
+        for record in self.index.records(user, now):
+            current = state_of(record, stamp, self.denylist.is_revoked(record["id"]))
+            if state == "all" or (state == "active") == (current == "active"):
+                answers.append(self.view(self.usage.overlay(record), current, stamp))
+        return sorted(answers, key=lambda r: (r["created_at"], r["id"]), reverse=True)
 
-    def _forget(self, token_id: str) -> None:
-        self.usage.forget(token_id)
-        self.verifier.forget(token_id)
+    @staticmethod
+    def view(record: PatRecord, state: State, now: str) -> dict[str, Any]:
+        """A record as the API shows it: its state, when revoked and by whom, a rotation's end."""
+        pending = record["revoked_at"] if state == "active" else None
+        revoked = state == "revoked"
+        return {
+            "id": record["id"],
+            "name": record["name"],
+            "description": record["description"],
+            "scopes": record["scopes"],
+            "created_at": record["created_at"],
+            "expires_at": record["expires_at"],
+            "last_used_at": record["last_used_at"],
+            "last_used_addresses": record["last_used_addresses"],
+            "organizations": record["organizations"],
+            "personal": record["personal"],
+            "state": state,
+            "revoked_at": record["revoked_at"] if revoked else None,
+            "revoked_by": record["revoked_by"] if revoked else None,
+            "rotated_to": record["rotated_to"],
+            "grace_until": pending if pending and pending > now else None,
+        }
+
+    def find_owner(self, token_id: str, users: Callable[[], Iterable[str]]) -> str | None:
+        """The user a token id belongs to (operators), from the token-id index."""
+        return self.index.owner(token_id, users)
+
+    def forget_user(self, user: str) -> None:
+        """Drop the token-id index entries of a user being deleted (their folder goes next)."""
+        for record in self.index.records(user, now_utc()):
+            quietly(self.records.drop_owner, record["id"])
+
+    def _forget(self, token_ids: Collection[str]) -> None:
+        self.verifier.forget(token_ids)
 
 
 __all__ = ["TokenService", "VerifiedToken"]

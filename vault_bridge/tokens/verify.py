@@ -7,7 +7,7 @@ denylist are checked on every call, so a cached token never outlives its revocat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import jwt
@@ -24,7 +24,7 @@ LEEWAY_SECONDS = 5
 CACHE_LIMIT = 100_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VerifiedToken:
     """A PAT whose signature, claims and revocation state have been checked."""
 
@@ -53,12 +53,14 @@ class Verifier:
         issuer: str,
         audience: str,
         confirm_fresh: Callable[[], None] | None = None,
+        cache_limit: int = CACHE_LIMIT,
     ) -> None:
         self.keys = keys
         self.denylist = denylist
         self.issuer = issuer
         self.audience = audience
         self.confirm_fresh = confirm_fresh or denylist.check_fresh
+        self.cache_limit = cache_limit
         self._verified: dict[str, VerifiedToken] = {}
 
     def verify(self, token: object) -> VerifiedToken:
@@ -77,14 +79,22 @@ class Verifier:
         if self.denylist.is_revoked(verified.token_id):
             raise Unauthenticated("the access token has been revoked", code="token_revoked")
         if cached is None:
-            if len(self._verified) >= CACHE_LIMIT:
-                for stale in list(self._verified)[: CACHE_LIMIT // 2]:
-                    self._verified.pop(stale, None)
-            self._verified[token] = verified
+            self.remember(token, verified)
         return verified
 
-    def check_signature(self, token: str) -> VerifiedToken:
-        """Verify signature and claims (no denylist, no cache)."""
+    def remember(self, token: str, verified: VerifiedToken) -> None:
+        """Cache a verified token; past ``cache_limit`` the older half is dropped."""
+        if len(self._verified) >= self.cache_limit:
+            for stale in list(self._verified)[: max(1, self.cache_limit // 2)]:
+                self._verified.pop(stale, None)
+        self._verified[token] = verified
+
+    def __len__(self) -> int:
+        return len(self._verified)
+
+    def check_signature(self, token: str, *, allow_expired: bool = False) -> VerifiedToken:
+        """Verify signature and claims (no denylist, no cache); ``allow_expired`` accepts a
+        token past its expiry (to revoke a leaked one whatever its state)."""
         invalid = Unauthenticated("the access token is invalid", code="invalid_token")
         if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
             raise invalid
@@ -110,7 +120,7 @@ class Verifier:
                 options={
                     "require": REQUIRED_CLAIMS,
                     "verify_signature": True,
-                    "verify_exp": True,
+                    "verify_exp": not allow_expired,
                     "verify_nbf": True,
                     "verify_iat": True,
                     "verify_aud": True,
@@ -138,8 +148,9 @@ class Verifier:
             issued_at=int(claims["iat"]),
         )
 
-    def forget(self, token_id: str) -> None:
-        """Drop cached verifications of a token (after revoking it here)."""
+    def forget(self, token_ids: Collection[str]) -> None:
+        """Drop cached verifications of tokens (after revoking them here): one pass."""
+        wanted = set(token_ids)
         for token, verified in list(self._verified.items()):
-            if verified.token_id == token_id:
+            if verified.token_id in wanted:
                 self._verified.pop(token, None)
