@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 from tests.conftest import ISSUER
-from tests.helpers import free_port, free_port_pair, unique_id
+from tests.helpers import free_port, free_port_pair, jws, unique_id
 from vault_bridge.embedded import EmbeddedOpenBao
 
 CLI = [str(Path(sys.executable).parent / "vault-bridge")]
@@ -82,7 +82,8 @@ def test_users_and_pats_commands(cli_env, admin) -> None:
     )
     token = created.stdout.strip()
     assert len(created.stdout.splitlines()) == 1  # only the token on stdout
-    claims = jwt.decode(token, options={"verify_signature": False})
+    assert token.startswith("vbpat_eyJ")
+    claims = jwt.decode(jws(token), options={"verify_signature": False})
     assert claims["sub"] == name and claims["scope"] == "api quantum_tokens"
     assert admin.tokens.verify(token).user == name
 

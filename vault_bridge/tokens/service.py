@@ -53,6 +53,7 @@ class TokenService:
             issuer=settings.issuer,
             audience=settings.audience,
             confirm_fresh=self._confirm_revocations,
+            prefix=settings.pat_prefix,
         )
         self.usage = UsageTracker(self.index)
         self.revoker = Revoker(self.index, self.denylist, self.verifier, audit, self._forget)
@@ -134,7 +135,8 @@ class TokenService:
             issued_at=int(now.timestamp()),
             expires_at=int(expiry.timestamp()),
         )
-        token = sign(self.keys, claims)  # before anything is stored: no record without a token
+        # signed before anything is stored: no record without a token
+        token = self.settings.pat_prefix + sign(self.keys, claims)
         self._store(user, record)
         self.audit.record(
             "pat.create",

@@ -54,6 +54,7 @@ class Verifier:
         audience: str,
         confirm_fresh: Callable[[], None] | None = None,
         cache_limit: int = CACHE_LIMIT,
+        prefix: str = "",
     ) -> None:
         self.keys = keys
         self.denylist = denylist
@@ -61,6 +62,7 @@ class Verifier:
         self.audience = audience
         self.confirm_fresh = confirm_fresh or denylist.check_fresh
         self.cache_limit = cache_limit
+        self.prefix = prefix  # tokens carry it; tokens issued before it existed do not
         self._verified: dict[str, VerifiedToken] = {}
 
     def verify(self, token: object) -> VerifiedToken:
@@ -96,6 +98,8 @@ class Verifier:
         """Verify signature and claims (no denylist, no cache); ``allow_expired`` accepts a
         token past its expiry (to revoke a leaked one whatever its state)."""
         invalid = Unauthenticated("the access token is invalid", code="invalid_token")
+        if self.prefix and token.startswith(self.prefix):
+            token = token[len(self.prefix) :]
         if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
             raise invalid
         header = unverified_header(token)
