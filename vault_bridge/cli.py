@@ -276,9 +276,15 @@ def pats() -> None:
     help=f"comma-separated, of: {scopes.listing()}",
 )
 @click.option("--expires-in-days", type=int, default=None, help="Default from the configuration.")
+@click.option("--description", default=None, help="What the token is for (optional).")
 @click.pass_obj
 def pats_create(
-    settings: Settings, user: str, name: str, scopes: str, expires_in_days: int | None
+    settings: Settings,
+    user: str,
+    name: str,
+    scopes: str,
+    expires_in_days: int | None,
+    description: str | None,
 ) -> None:
     """Create a PAT; prints only the token on stdout."""
     expires_at = None
@@ -287,27 +293,42 @@ def pats_create(
     with operator_services(settings) as services:
         if services.directory.get_user(user) is None:
             raise Fail(f"no user {user}")
-        record, token = services.tokens.issue(user, name, normalize_scopes(scopes), expires_at)
+        record, token = services.tokens.issue(
+            user, name, normalize_scopes(scopes), expires_at, description=description
+        )
     click.echo(f"created token {record['id']} expiring {record['expires_at']}", err=True)
     click.echo(token)
 
 
 @pats.command("list")
 @click.argument("user")
+@click.option(
+    "--state",
+    type=click.Choice(["active", "inactive", "all"]),
+    default="active",
+    show_default=True,
+    help="inactive: expired or revoked in the last 30 days.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def pats_list(settings: Settings, user: str, as_json: bool) -> None:
-    """List a user's tokens (never their values)."""
+def pats_list(settings: Settings, user: str, state: str, as_json: bool) -> None:
+    """List a user's tokens (never their values), with their last use."""
     with operator_services(settings) as services:
-        records = services.tokens.list(user)
+        records = services.tokens.list(user, state)  # type: ignore[arg-type]
     if as_json:
         click.echo(json.dumps(records, indent=2))
         return
     for record in records:
-        click.echo(
+        used = record["last_used_at"] or "never"
+        if record["last_used_addresses"]:
+            used += f" from {', '.join(record['last_used_addresses'])}"
+        line = (
             f"{record['id']}\t{record['name']}\t{','.join(record['scopes'])}\t"
-            f"expires {record['expires_at']}\tlast used {record['last_used_at'] or 'never'}"
+            f"{record['state']}\texpires {record['expires_at']}\tlast used {used}"
         )
+        if record["state"] == "revoked":
+            line += f"\trevoked {record['revoked_at'] or ''} by {record['revoked_by'] or '?'}"
+        click.echo(line)
 
 
 @pats.command("revoke")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -78,6 +79,8 @@ def test_users_and_pats_commands(cli_env, admin) -> None:
         "api,quantum_tokens",
         "--expires-in-days",
         "7",
+        "--description",
+        "the laptop's CLI",
         env=cli_env,
     )
     token = created.stdout.strip()
@@ -95,6 +98,13 @@ def test_users_and_pats_commands(cli_env, admin) -> None:
     assert admin.tokens.denylist.is_revoked(claims["jti"])
     missing = run_cli("pats", "revoke", claims["jti"], env=cli_env, check=False)
     assert missing.returncode == 1 and "no active token" in missing.stderr
+    assert claims["jti"] not in run_cli("pats", "list", name, env=cli_env).stdout
+    inactive = run_cli("pats", "list", name, "--state", "inactive", env=cli_env).stdout
+    assert claims["jti"] in inactive and "revoked" in inactive and "by operator" in inactive
+    listed = json.loads(
+        run_cli("pats", "list", name, "--state", "all", "--json", env=cli_env).stdout
+    )
+    assert listed[0]["description"] == "the laptop's CLI" and listed[0]["state"] == "revoked"
 
     leaked = run_cli("pats", "create", name, "--name", "leaked", env=cli_env).stdout.strip()
     out = run_cli("pats", "revoke", "--token-stdin", env=cli_env, stdin=leaked + "\n")

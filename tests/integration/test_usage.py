@@ -32,8 +32,11 @@ def test_every_map_of_the_usage_tracker_is_bounded(admin: Services) -> None:
 def test_the_verified_token_cache_is_bounded(admin: Services, user: Account) -> None:
     tokens = admin.tokens
     verifier = Verifier(
-        tokens.keys, tokens.denylist, issuer=tokens.settings.issuer,
-        audience=tokens.settings.audience, cache_limit=4,
+        tokens.keys,
+        tokens.denylist,
+        issuer=tokens.settings.issuer,
+        audience=tokens.settings.audience,
+        cache_limit=4,
         confirm_fresh=tokens._confirm_revocations,
     )
     issued = [tokens.issue(user.id, f"c{i}", ["api"])[1] for i in range(9)]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from vault_bridge.api.models import CreatedToken, CreateToken, Me, TokenList
+from vault_bridge.api.models import CreatedToken, CreateToken, Me, TokenList, TokenListQuery
 from vault_bridge.api.routes import api_operation
-from vault_bridge.api.spec import SESSION_CHANGE, body
+from vault_bridge.api.spec import SESSION_CHANGE, body, query
 from vault_bridge.auth import current_principal, require
 from vault_bridge.ids import check_token_id
 from vault_bridge.services import current_services
 from vault_bridge.timeutil import from_unix, iso
+from vault_bridge.tokens.service import PatRecord
 
 bp = Blueprint("user", __name__, url_prefix="/api/v1/user")
 
@@ -53,15 +54,23 @@ def create_token() -> tuple[Response, int]:
     wanted = body(CreateToken)
     user = current_principal().user
     record, token = current_services().tokens.issue(
-        user.id, wanted.name, wanted.scopes, wanted.expires_at
+        user.id, wanted.name, wanted.scopes, wanted.expires_at, description=wanted.description
     )
+    return created(record, token)
+
+
+def created(record: PatRecord, token: str) -> tuple[Response, int]:
+    """The 201 answer of a new PAT: its value, this once, never cached."""
     response = jsonify(
         {
             "id": record["id"],
             "name": record["name"],
+            "description": record["description"],
             "scopes": record["scopes"],
             "created_at": record["created_at"],
             "expires_at": record["expires_at"],
+            "organizations": record["organizations"],
+            "personal": record["personal"],
             "token": token,
         }
     )
@@ -71,10 +80,12 @@ def create_token() -> tuple[Response, int]:
 
 @bp.get("/personal-access-tokens")
 @require()
-@api_operation("personal access tokens", {200: TokenList})
+@api_operation("personal access tokens", {200: TokenList}, query=TokenListQuery)
 def list_tokens() -> Response:
-    """The caller's tokens, without values."""
-    return jsonify(list(current_services().tokens.list(current_principal().user.id)))
+    """The caller's tokens, without values: active ones, or those expired or revoked in the last
+    30 days (``state=inactive``), or both (``state=all``)."""
+    wanted = query(TokenListQuery)
+    return jsonify(list(current_services().tokens.list(current_principal().user.id, wanted.state)))
 
 
 @bp.delete("/personal-access-tokens/<token_id>")

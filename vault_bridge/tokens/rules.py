@@ -11,6 +11,7 @@ from vault_bridge.ids import has_control_characters
 from vault_bridge.timeutil import parse_iso
 
 NAME_MAX = 100
+DESCRIPTION_MAX = 255
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -43,6 +44,30 @@ def check_name(value: object) -> str:
     if has_control_characters(name):
         raise BadRequest("name must not contain control characters", code="invalid_name")
     return name
+
+
+def check_description(value: object) -> str | None:
+    """An optional description: at most 255 characters, no control characters; blank is none."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(
+            "description must be text", code="invalid_description", field="description"
+        )
+    text = value.strip()
+    if len(text) > DESCRIPTION_MAX:
+        raise BadRequest(
+            f"description must be at most {DESCRIPTION_MAX} characters",
+            code="invalid_description",
+            field="description",
+        )
+    if has_control_characters(text):
+        raise BadRequest(
+            "description must not contain control characters",
+            code="invalid_description",
+            field="description",
+        )
+    return text or None
 
 
 def parse_expiry(value: object, now: dt.datetime, default_days: int, max_days: int) -> dt.datetime:

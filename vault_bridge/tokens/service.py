@@ -17,7 +17,7 @@ from vault_bridge.tokens.index import State, Table, TokenIndex, quietly, state_o
 from vault_bridge.tokens.keys import SigningKeys
 from vault_bridge.tokens.maintenance import Maintenance, Task
 from vault_bridge.tokens.revocation import Revoker
-from vault_bridge.tokens.rules import check_name, normalize_scopes, parse_expiry
+from vault_bridge.tokens.rules import check_description, check_name, normalize_scopes, parse_expiry
 from vault_bridge.tokens.signing import PatClaims, sign
 from vault_bridge.tokens.usage import UsageTracker
 from vault_bridge.tokens.verify import LEEWAY_SECONDS, VerifiedToken, Verifier
@@ -118,7 +118,7 @@ class TokenService:
             "created_at": iso(now) or "",
             "expires_at": iso(expiry) or "",
             "last_used_at": None,
-            "description": None if description is None else str(description),
+            "description": check_description(description),
             "organizations": None,
             "personal": True,
             "last_used_addresses": [],
@@ -145,6 +145,7 @@ class TokenService:
             owner=user,
             name=checked_name,
             scopes=scope_list,
+            expires_at=record["expires_at"],
         )
         return record, token
 
@@ -234,4 +235,4 @@ class TokenService:
         self.verifier.forget(token_ids)
 
 
-__all__ = ["TokenService", "VerifiedToken"]
+__all__ = ["PatRecord", "TokenService", "VerifiedToken"]
