@@ -356,6 +356,33 @@ def pats_revoke(settings: Settings, token_id: str | None, token_stdin: bool) -> 
     raise Fail(f"no active token {token_id}")
 
 
+@pats.command("rotate")
+@click.argument("token_id")
+@click.option(
+    "--grace-seconds",
+    type=click.IntRange(0, 604800),
+    default=0,
+    show_default=True,
+    help="How long the old token keeps working (at most 7 days).",
+)
+@click.pass_obj
+def pats_rotate(settings: Settings, token_id: str, grace_seconds: int) -> None:
+    """Replace a token by a new one (same name, scopes, lifetime); prints only the new token."""
+    wanted = check_token_id(token_id)
+    with operator_services(settings) as services:
+        owner = services.tokens.find_owner(wanted, services.directory.userpass.list_users)
+        if owner is None:
+            raise Fail(f"no active token {token_id}")
+        record, token = services.tokens.rotate(owner, wanted, grace_seconds, actor="operator")
+    ends = "now" if not grace_seconds else f"in {grace_seconds} s"
+    click.echo(
+        f"rotated token {wanted} of user {owner}: the new one is {record['id']}, expiring "
+        f"{record['expires_at']}; the old one stops {ends}",
+        err=True,
+    )
+    click.echo(token)
+
+
 @pats.command("revoke-all")
 @click.argument("user")
 @click.pass_obj

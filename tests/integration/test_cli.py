@@ -110,9 +110,21 @@ def test_users_and_pats_commands(cli_env, admin) -> None:
     out = run_cli("pats", "revoke", "--token-stdin", env=cli_env, stdin=leaked + "\n")
     assert "revoked token" in out.stdout and leaked not in out.stdout + out.stderr
 
+    before = run_cli("pats", "create", name, "--name", "rotating", env=cli_env).stdout.strip()
+    old_id = admin.tokens.verify(before).token_id
+    rotated = run_cli("pats", "rotate", old_id, env=cli_env)
+    after = rotated.stdout.strip()
+    assert len(rotated.stdout.splitlines()) == 1 and after.startswith("vbpat_") and after != before
+    assert "stops now" in rotated.stderr
+    assert admin.tokens.verify(after).user == name
+    admin.tokens.denylist.sync()
+    assert admin.tokens.denylist.is_revoked(old_id)
+    bad = run_cli("pats", "rotate", old_id, "--grace-seconds", "604801", env=cli_env, check=False)
+    assert bad.returncode != 0
+
     for i in range(3):
         run_cli("pats", "create", name, "--name", f"bulk-{i}", env=cli_env)
-    assert "revoked 3 token(s)" in run_cli("pats", "revoke-all", name, env=cli_env).stdout
+    assert "revoked 4 token(s)" in run_cli("pats", "revoke-all", name, env=cli_env).stdout
 
     run_cli("users", "delete", name, env=cli_env)
     assert name not in run_cli("users", "list", env=cli_env).stdout

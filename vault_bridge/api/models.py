@@ -27,6 +27,7 @@ from vault_bridge.tokens.rules import (
     check_name,
     normalize_scopes,
 )
+from vault_bridge.tokens.service import GRACE_MAX
 
 ID_PATTERN = f"^(?:{ACCOUNT_ID.pattern})$"
 ROLES = ("owner", "maintainer", "viewer")
@@ -125,6 +126,19 @@ class CreateToken(RequestModel):
         max_length=DESCRIPTION_MAX,
         description="what the token is for (optional)",
         json_schema_extra=coded("invalid_description"),
+    )
+
+
+class RotateToken(RequestModel):
+    """How long the rotated token keeps working."""
+
+    grace_seconds: int = Field(
+        0,
+        ge=0,
+        le=GRACE_MAX,
+        strict=True,
+        description="0 (default: it stops now) to 604800 (7 days)",
+        json_schema_extra=coded("invalid_grace_seconds"),
     )
 
 

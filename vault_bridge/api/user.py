@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from vault_bridge.api.models import CreatedToken, CreateToken, Me, TokenList, TokenListQuery
+from vault_bridge.api.models import (
+    CreatedToken,
+    CreateToken,
+    Me,
+    RotateToken,
+    TokenList,
+    TokenListQuery,
+)
 from vault_bridge.api.routes import api_operation
 from vault_bridge.api.spec import SESSION_CHANGE, body, query
 from vault_bridge.auth import current_principal, require
@@ -86,6 +93,25 @@ def list_tokens() -> Response:
     30 days (``state=inactive``), or both (``state=all``)."""
     wanted = query(TokenListQuery)
     return jsonify(list(current_services().tokens.list(current_principal().user.id, wanted.state)))
+
+
+@bp.post("/personal-access-tokens/<token_id>/rotate")
+@require(scopes=(), session_only=True)
+@api_operation(
+    "personal access tokens",
+    {201: CreatedToken},
+    json=RotateToken,
+    change=True,
+    security=SESSION_CHANGE,
+)
+def rotate_token(token_id: str) -> tuple[Response, int]:
+    """Replace a token by a new one with the same name, scopes, restrictions and lifetime
+    length; the old one stops at the end of ``grace_seconds`` on every replica."""
+    check_token_id(token_id)
+    wanted = body(RotateToken)
+    user = current_principal().user
+    record, token = current_services().tokens.rotate(user.id, token_id, wanted.grace_seconds)
+    return created(record, token)
 
 
 @bp.delete("/personal-access-tokens/<token_id>")

@@ -75,12 +75,17 @@ class Revoker:
         self._revoke(verified.user, {verified.token_id: verified.expires_at}, actor, method=method)
         return verified
 
-    def revoke_later(
-        self, user: str, token_id: str, expires_at: int, at: dt.datetime, actor: str
+    def revoke_rotated(
+        self, user: str, token_id: str, expires_at: int, at: dt.datetime, actor: str, new_id: str
     ) -> None:
-        """Revoke a token at ``at`` (a rotation's grace period): on every replica at that time."""
-        self.denylist.add({token_id: expires_at}, effective=int(at.timestamp()))
-        self._mark(user, {token_id}, actor, at)
+        """Revoke a rotated token at ``at`` (now, or the end of its grace period): on every
+        replica at that time; the index notes its successor."""
+        if at <= now_utc():
+            self.denylist.add({token_id: expires_at})
+            self.forget([token_id])
+        else:
+            self.denylist.add({token_id: expires_at}, effective=int(at.timestamp()))
+        self._mark(user, {token_id}, actor, at, rotated_to=new_id)
         self.audit.record(
             "pat.revoke",
             actor=actor,
@@ -88,6 +93,7 @@ class Revoker:
             owner=user,
             method="rotation",
             effective_at=iso(at),
+            replaced_by=new_id,
         )
 
     def _revoke(
@@ -102,7 +108,14 @@ class Revoker:
         for token_id in entries:
             self.audit.record("pat.revoke", actor=actor, target=token_id, owner=user, **details)
 
-    def _mark(self, user: str, ids: set[str], actor: str, at: dt.datetime) -> None:
+    def _mark(
+        self,
+        user: str,
+        ids: set[str],
+        actor: str,
+        at: dt.datetime,
+        rotated_to: str | None = None,
+    ) -> None:
         """Note when and by whom in the index (an earlier time already noted stays)."""
 
         def mark(table: Table) -> tuple[None, bool]:
@@ -110,6 +123,9 @@ class Revoker:
             stamp = iso(at) or ""
             for token_id in ids & table.keys():
                 record = table[token_id]
+                if rotated_to is not None:
+                    record["rotated_to"] = rotated_to
+                    changed = True
                 current = record["revoked_at"]
                 if current and current <= stamp:
                     continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import secrets
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -9,15 +10,21 @@ from typing import Any, Literal
 
 from vault_bridge.audit import AuditLog
 from vault_bridge.config import Settings
-from vault_bridge.errors import BadRequest, Conflict, VaultBridgeError
-from vault_bridge.ids import check_account_id
-from vault_bridge.timeutil import iso, now_utc
+from vault_bridge.errors import BadRequest, Conflict, NotFound, VaultBridgeError
+from vault_bridge.ids import check_account_id, check_token_id
+from vault_bridge.timeutil import iso, now_utc, parse_iso
 from vault_bridge.tokens.denylist import Denylist
 from vault_bridge.tokens.index import State, Table, TokenIndex, quietly, state_of
 from vault_bridge.tokens.keys import SigningKeys
 from vault_bridge.tokens.maintenance import Maintenance, Task
 from vault_bridge.tokens.revocation import Revoker
-from vault_bridge.tokens.rules import check_description, check_name, normalize_scopes, parse_expiry
+from vault_bridge.tokens.rules import (
+    check_description,
+    check_name,
+    check_restriction,
+    normalize_scopes,
+    parse_expiry,
+)
 from vault_bridge.tokens.signing import PatClaims, sign
 from vault_bridge.tokens.usage import UsageTracker
 from vault_bridge.tokens.verify import LEEWAY_SECONDS, VerifiedToken, Verifier
@@ -29,7 +36,33 @@ from vault_bridge.vault.transit import Transit
 
 log = logging.getLogger(__name__)
 
+GRACE_MAX = 7 * 86400  # the longest a rotated token keeps working
 Wanted = Literal["active", "inactive", "all"]
+
+
+def new_record(
+    name: str,
+    scopes: list[str],
+    created: dt.datetime,
+    expiry: dt.datetime,
+    description: str | None,
+) -> PatRecord:
+    """A new token's record (unrestricted, never used)."""
+    return {
+        "id": secrets.token_hex(16),
+        "name": name,
+        "scopes": list(scopes),
+        "created_at": iso(created) or "",
+        "expires_at": iso(expiry) or "",
+        "last_used_at": None,
+        "description": description,
+        "organizations": None,
+        "personal": True,
+        "last_used_addresses": [],
+        "revoked_at": None,
+        "revoked_by": None,
+        "rotated_to": None,
+    }
 
 
 class TokenService:
@@ -102,56 +135,112 @@ class TokenService:
         expires_at: object = None,
         *,
         description: object = None,
+        organizations: object = None,
+        personal: object = True,
+        memberships: Collection[str] = (),
+        actor: str | None = None,
     ) -> tuple[PatRecord, str]:
-        """Create a PAT: its record goes to Vault, the token value only to the caller."""
+        """Create a PAT: its record goes to Vault, the token value only to the caller.
+
+        ``organizations`` (None: every organization of the user) and ``personal`` restrict where
+        it may act; each named organization must be one of ``memberships``.
+        """
         check_account_id(user)
-        checked_name = check_name(name)
-        scope_list = normalize_scopes(scopes)
         now = now_utc()
+        orgs, alone = check_restriction(organizations, personal, memberships)
         expiry = parse_expiry(
             expires_at, now, self.settings.pat_default_days, self.settings.pat_max_days
         )
-        record: PatRecord = {
-            "id": secrets.token_hex(16),
-            "name": checked_name,
-            "scopes": scope_list,
-            "created_at": iso(now) or "",
-            "expires_at": iso(expiry) or "",
-            "last_used_at": None,
-            "description": check_description(description),
-            "organizations": None,
-            "personal": True,
-            "last_used_addresses": [],
-            "revoked_at": None,
-            "revoked_by": None,
-            "rotated_to": None,
-        }
+        record = new_record(
+            check_name(name), normalize_scopes(scopes), now, expiry, check_description(description)
+        )
+        record["organizations"], record["personal"] = orgs, alone
+        token = self._sign(user, record)  # before anything is stored: no record without a token
+        self._store(user, record)
+        self.audit.record(
+            "pat.create",
+            actor=actor or user,
+            target=record["id"],
+            owner=user,
+            name=record["name"],
+            scopes=record["scopes"],
+            expires_at=record["expires_at"],
+            organizations=orgs,
+            personal=alone,
+        )
+        return record, token
+
+    def rotate(
+        self, user: str, token_id: str, grace_seconds: int = 0, actor: str | None = None
+    ) -> tuple[PatRecord, str]:
+        """Replace a token by a new one with the same name, scopes, restrictions and lifetime
+        length; the old one stops working at the end of the grace period (0: now) on every
+        replica."""
+        check_account_id(user)
+        check_token_id(token_id)
+        if not isinstance(grace_seconds, int) or not 0 <= grace_seconds <= GRACE_MAX:
+            raise BadRequest(f"grace_seconds must be 0-{GRACE_MAX}", code="invalid_grace_seconds")
+        now = now_utc()
+        old = self.index.find(user, token_id, now)
+        stamp = iso(now) or ""
+        state = None if old is None else state_of(old, stamp, self.denylist.is_revoked(token_id))
+        if old is None or state == "revoked":
+            raise NotFound("no such token", code="token_not_found")
+        if state == "expired":
+            raise Conflict(
+                "an expired token cannot be rotated; create a new one", code="token_expired"
+            )
+        if old["rotated_to"]:
+            raise Conflict(
+                "this token was rotated already; rotate its successor", code="token_rotated"
+            )
+        lifetime = parse_iso(old["expires_at"]) - parse_iso(old["created_at"])
+        expiry = min(now + lifetime, now + dt.timedelta(days=self.settings.pat_max_days))
+        record = new_record(old["name"], old["scopes"], now, expiry, old["description"])
+        record["organizations"], record["personal"] = old["organizations"], old["personal"]
+        token = self._sign(user, record)
+        self._store(user, record, replacing=token_id)
+        ends = now + dt.timedelta(seconds=grace_seconds)
+        self.revoker.revoke_rotated(
+            user,
+            token_id,
+            int(parse_iso(old["expires_at"]).timestamp()),
+            ends,
+            actor or user,
+            record["id"],
+        )
+        self.audit.record(
+            "pat.rotate",
+            actor=actor or user,
+            target=token_id,
+            owner=user,
+            replaced_by=record["id"],
+            grace_seconds=grace_seconds,
+            expires_at=record["expires_at"],
+        )
+        return record, token
+
+    def _sign(self, user: str, record: PatRecord) -> str:
+        """The token of a record: the prefix, then a JWS signed by Vault transit."""
         claims = PatClaims(
             issuer=self.settings.issuer,
             audience=self.settings.audience,
             user=user,
             token_id=record["id"],
-            scopes=tuple(scope_list),
-            issued_at=int(now.timestamp()),
-            expires_at=int(expiry.timestamp()),
+            scopes=tuple(record["scopes"]),
+            issued_at=int(parse_iso(record["created_at"]).timestamp()),
+            expires_at=int(parse_iso(record["expires_at"]).timestamp()),
+            organizations=(
+                None if record["organizations"] is None else tuple(record["organizations"])
+            ),
+            personal=record["personal"],
         )
-        # signed before anything is stored: no record without a token
-        token = self.settings.pat_prefix + sign(self.keys, claims)
-        self._store(user, record)
-        self.audit.record(
-            "pat.create",
-            actor=user,
-            target=record["id"],
-            owner=user,
-            name=checked_name,
-            scopes=scope_list,
-            expires_at=record["expires_at"],
-        )
-        return record, token
+        return self.settings.pat_prefix + sign(self.keys, claims)
 
-    def _store(self, user: str, record: PatRecord) -> None:
+    def _store(self, user: str, record: PatRecord, replacing: str | None = None) -> None:
         """The per-token record, the token-id index, then the user's index, where the name is
-        checked against the active tokens (atomically: check-and-set)."""
+        checked against the active tokens (atomically: check-and-set); a token being rotated
+        (``replacing``) does not count."""
         self.records.create(user, record)
         self.records.set_owner(record["id"], user)
         limit = self.settings.pat_max_per_user
@@ -161,7 +250,7 @@ class TokenService:
             active = [
                 other
                 for other in table.values()
-                if other["id"] != record["id"]
+                if other["id"] not in (record["id"], replacing)
                 and state_of(other, now, self.denylist.is_revoked(other["id"])) == "active"
             ]
             if any(other["name"] == record["name"] for other in active):

@@ -28,10 +28,12 @@ class PatClaims:
     scopes: tuple[str, ...]
     issued_at: int
     expires_at: int
+    organizations: tuple[str, ...] | None = None  # None: every organization of the user
+    personal: bool = True
 
     def as_claims(self) -> dict[str, Any]:
-        """The JWT claims."""
-        return {
+        """The JWT claims; ``orgs`` and ``personal`` only for a restricted token."""
+        claims: dict[str, Any] = {
             "iss": self.issuer,
             "sub": self.user,
             "aud": self.audience,
@@ -41,6 +43,11 @@ class PatClaims:
             "jti": self.token_id,
             "scope": " ".join(self.scopes),
         }
+        if self.organizations is not None:
+            claims["orgs"] = list(self.organizations)
+        if not self.personal:
+            claims["personal"] = False
+        return claims
 
 
 def _segment(part: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from vault_bridge.tokens.signing import REQUIRED_CLAIMS, TOKEN_TYPE, unverified_
 MAX_TOKEN_LENGTH = 4096
 LEEWAY_SECONDS = 5
 CACHE_LIMIT = 100_000
+ORGS_MAX = 50  # organizations a restricted token may name
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,14 @@ class VerifiedToken:
     scopes: frozenset[str]
     expires_at: int
     issued_at: int
+    orgs: frozenset[str] | None = None  # the organizations it may act in; None: any of the user's
+    personal: bool = True  # may act outside any organization
+
+    def may_act_in(self, org: str | None) -> bool:
+        """Whether the token's restriction allows acting in ``org`` (None: personal context)."""
+        if org is None:
+            return self.personal
+        return self.orgs is None or org in self.orgs
 
     def __repr__(self) -> str:
         return f"VerifiedToken(token_id={self.token_id!r}, user={self.user!r})"
@@ -144,12 +153,22 @@ class Verifier:
             raise invalid
         if not is_token_id(claims["jti"]) or not is_account_id(claims["sub"]):
             raise invalid
+        orgs = claims.get("orgs")
+        if orgs is not None and not (
+            isinstance(orgs, list) and len(orgs) <= ORGS_MAX and all(map(is_account_id, orgs))
+        ):
+            raise invalid
+        personal = claims.get("personal", True)
+        if not isinstance(personal, bool):
+            raise invalid
         return VerifiedToken(
             token_id=claims["jti"],
             user=claims["sub"],
             scopes=granted,
             expires_at=int(claims["exp"]),
             issued_at=int(claims["iat"]),
+            orgs=None if orgs is None else frozenset(orgs),
+            personal=personal,
         )
 
     def forget(self, token_ids: Collection[str]) -> None:
