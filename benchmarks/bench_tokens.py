@@ -148,7 +148,7 @@ def memory(services: Services) -> dict[str, float]:
     for i in range(SEEN):
         verified = VerifiedToken(secrets.token_hex(16), "bench", frozenset({"api"}), 2**31, 0)
         verifier.remember(f"vbpat_{i:07d}{body}", verified)
-        usage.touch(verified, f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}", org="acme")
+        usage.touch(verified, f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}", orgs=["acme"])
     after = rss_mb()
     return {
         "RSS before MB": before,

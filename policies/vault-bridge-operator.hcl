@@ -14,6 +14,12 @@ path "vault-bridge/data/users/+/pat-index" {
 path "vault-bridge/data/pat-owners/*" {
   capabilities = ["read"]
 }
+path "vault-bridge/data/pat-blocks/*" {
+  capabilities = ["read"]
+}
+path "vault-bridge/data/orgs/+/pat-usage" {
+  capabilities = ["read"]
+}
 path "vault-bridge/data/denylist/*" {
   capabilities = ["read", "create", "update", "patch"]
 }

@@ -277,6 +277,15 @@ def pats() -> None:
 )
 @click.option("--expires-in-days", type=int, default=None, help="Default from the configuration.")
 @click.option("--description", default=None, help="What the token is for (optional).")
+@click.option(
+    "--org",
+    "orgs",
+    multiple=True,
+    help="Restrict it to this organization of the user (repeatable; default: every one).",
+)
+@click.option(
+    "--no-personal", is_flag=True, help="It may act only in an organization, not personally."
+)
 @click.pass_obj
 def pats_create(
     settings: Settings,
@@ -285,16 +294,27 @@ def pats_create(
     scopes: str,
     expires_in_days: int | None,
     description: str | None,
+    orgs: tuple[str, ...],
+    no_personal: bool,
 ) -> None:
     """Create a PAT; prints only the token on stdout."""
     expires_at = None
     if expires_in_days is not None:
         expires_at = (now_utc() + dt.timedelta(days=expires_in_days)).isoformat()
     with operator_services(settings) as services:
-        if services.directory.get_user(user) is None:
+        account = services.directory.get_user(user)
+        if account is None:
             raise Fail(f"no user {user}")
         record, token = services.tokens.issue(
-            user, name, normalize_scopes(scopes), expires_at, description=description
+            user,
+            name,
+            normalize_scopes(scopes),
+            expires_at,
+            description=description,
+            organizations=list(orgs) if orgs else None,
+            personal=not no_personal,
+            memberships=account.memberships,
+            actor="operator",
         )
     click.echo(f"created token {record['id']} expiring {record['expires_at']}", err=True)
     click.echo(token)

@@ -212,3 +212,34 @@ def test_bad_configuration_is_one_line(cli_env) -> None:
     result = run_cli("doctor", env={**cli_env, "VAULT_BRIDGE_KEY_TYPE": "rsa"}, check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("error: VAULT_BRIDGE_KEY_TYPE")
+
+
+def test_pats_create_restricted_to_organizations(cli_env, admin, make_user) -> None:
+    account = make_user()
+    org = unique_id("cliorg")
+    run_cli("orgs", "create", org, "--owner", account.id, env=cli_env)
+    token = run_cli(
+        "pats",
+        "create",
+        account.id,
+        "--name",
+        "org-only",
+        "--org",
+        org,
+        "--no-personal",
+        env=cli_env,
+    ).stdout.strip()
+    claims = jwt.decode(jws(token), options={"verify_signature": False})
+    assert claims["orgs"] == [org] and claims["personal"] is False
+    refused = run_cli(
+        "pats",
+        "create",
+        account.id,
+        "--name",
+        "x",
+        "--org",
+        "not-a-member-org",
+        env=cli_env,
+        check=False,
+    )
+    assert refused.returncode == 1 and "not a member" in refused.stderr

@@ -21,7 +21,7 @@ def test_every_map_of_the_usage_tracker_is_bounded(admin: Services) -> None:
     for i in range(200):
         token = _ghost()
         for address in ("192.0.2.1", "192.0.2.2", f"198.51.100.{i % 200}"):
-            tracker.touch(token, address, org="acme")
+            tracker.touch(token, address, orgs=["acme"])
     assert len(tracker) == 10
     assert tracker.dropped == 190 * 3
     assert len(tracker._seen) == 25

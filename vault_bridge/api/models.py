@@ -23,6 +23,7 @@ from vault_bridge.runtime.grants import JOB_ID_MAX, check_job_id
 from vault_bridge.tokens.rules import (
     DESCRIPTION_MAX,
     NAME_MAX,
+    ORGANIZATIONS_MAX,
     check_description,
     check_name,
     normalize_scopes,
@@ -127,6 +128,21 @@ class CreateToken(RequestModel):
         description="what the token is for (optional)",
         json_schema_extra=coded("invalid_description"),
     )
+    organizations: list[Annotated[str, Field(pattern=ID_PATTERN)]] | None = Field(
+        None,
+        max_length=ORGANIZATIONS_MAX,
+        description=(
+            "the organizations the token may act in (each one of the caller's); absent: every "
+            "organization the caller belongs to at request time"
+        ),
+        json_schema_extra=coded("invalid_organizations"),
+    )
+    personal: bool = Field(
+        True,
+        strict=True,
+        description="whether the token may act outside any organization (default true)",
+        json_schema_extra=coded("invalid_personal"),
+    )
 
 
 class RotateToken(RequestModel):
@@ -197,6 +213,24 @@ class TokenListQuery(RequestModel):
         description="active (default); inactive: expired or revoked in the last 30 days; all",
         json_schema_extra=coded("invalid_state"),
     )
+
+
+class OrgToken(BaseModel):
+    """A member's PAT as the organization's owners see it: never its value."""
+
+    id: str
+    name: str | None
+    user: str | None = Field(description="the member it belongs to")
+    scopes: list[str]
+    expires_at: str
+    last_used_at: str | None = Field(description="its last use in the organization's context")
+    blocked: bool
+    blocked_at: str | None = None
+    blocked_by: str | None = None
+
+
+class OrgTokenList(RootModel[list[OrgToken]]):
+    """A list of OrgToken."""
 
 
 # -- providers ------------------------------------------------------------------------------------

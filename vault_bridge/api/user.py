@@ -61,7 +61,14 @@ def create_token() -> tuple[Response, int]:
     wanted = body(CreateToken)
     user = current_principal().user
     record, token = current_services().tokens.issue(
-        user.id, wanted.name, wanted.scopes, wanted.expires_at, description=wanted.description
+        user.id,
+        wanted.name,
+        wanted.scopes,
+        wanted.expires_at,
+        description=wanted.description,
+        organizations=wanted.organizations,
+        personal=wanted.personal,
+        memberships=user.memberships,
     )
     return created(record, token)
 

@@ -29,6 +29,7 @@ from vault_bridge.vault.names import (
     org_members_lease,
     org_policy_name,
     org_profile_path,
+    pat_blocks_path,
 )
 from vault_bridge.vault.policies import OrgPolicyTemplates
 from vault_bridge.vault.sys import Sys
@@ -257,6 +258,7 @@ class Organizations:
 
     def _remove_everything(self, org: str) -> None:
         self.kv.destroy_tree(org_folder(org))
+        self.kv.destroy(pat_blocks_path(org))
         for role in ROLES:
             self.identity.delete_group(org_group_name(org, role))
         for kind in ORG_POLICY_KINDS:

@@ -17,6 +17,7 @@ from vault_bridge.tokens.denylist import Denylist
 from vault_bridge.tokens.index import State, Table, TokenIndex, quietly, state_of
 from vault_bridge.tokens.keys import SigningKeys
 from vault_bridge.tokens.maintenance import Maintenance, Task
+from vault_bridge.tokens.org_access import OrgAccess
 from vault_bridge.tokens.revocation import Revoker
 from vault_bridge.tokens.rules import (
     check_description,
@@ -30,6 +31,7 @@ from vault_bridge.tokens.usage import UsageTracker
 from vault_bridge.tokens.verify import LEEWAY_SECONDS, VerifiedToken, Verifier
 from vault_bridge.vault.client import VaultClient
 from vault_bridge.vault.kv import KV
+from vault_bridge.vault.org_tokens import OrgTokenStore
 from vault_bridge.vault.records import PatRecord, PatRecords
 from vault_bridge.vault.revocations import RevocationStore
 from vault_bridge.vault.transit import Transit
@@ -88,7 +90,8 @@ class TokenService:
             confirm_fresh=self._confirm_revocations,
             prefix=settings.pat_prefix,
         )
-        self.usage = UsageTracker(self.index)
+        self.org_access = OrgAccess(OrgTokenStore(kv), self.denylist, audit)
+        self.usage = UsageTracker(self.index, org_sink=self.org_access.record)
         self.revoker = Revoker(self.index, self.denylist, self.verifier, audit, self._forget)
         self.maintenance = Maintenance(
             self.denylist,
@@ -99,6 +102,7 @@ class TokenService:
         )
         self.verify = self.verifier.verify
         self.touch = self.usage.touch
+        self.is_blocked = self.org_access.is_blocked
         self.flush_last_used = self.usage.flush
         self.revoke = self.revoker.revoke
         self.revoke_all = self.revoker.revoke_all

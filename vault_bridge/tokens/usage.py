@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from vault_bridge.errors import VaultBridgeError
@@ -116,7 +116,7 @@ class UsageTracker:
         return len(self._pending)
 
     def touch(
-        self, token: VerifiedToken, address: str | None = None, org: str | None = None
+        self, token: VerifiedToken, address: str | None = None, orgs: Sequence[str] = ()
     ) -> bool:
         """Note a use; True the first time this replica sees the token used from ``address``."""
         now = time.time()
@@ -133,7 +133,7 @@ class UsageTracker:
                 use.at = now
                 if address and (not use.addresses or use.addresses[0] != address):
                     use.addresses = tuple(merge_addresses([address], list(use.addresses)))
-                if org:
+                for org in orgs:
                     use.note_org(org, now)
             key = (token.token_id, address)
             if key in self._seen:
