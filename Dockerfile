@@ -23,7 +23,8 @@ RUN groupadd --system --gid 10001 vault-bridge \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
       --shell /usr/sbin/nologin vault-bridge \
  && install -d -m 0700 -o vault-bridge -g vault-bridge /run/vault-bridge \
-      /credentials /credentials/admin /credentials/service /credentials/runner
+      /credentials /credentials/admin /credentials/service /credentials/runner \
+      /credentials/reconciler
 COPY --from=build /opt/vault-bridge /opt/vault-bridge
 ENV PATH=/opt/vault-bridge/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench bench-scale clean help wheels image test-containers
+.PHONY: run test test-fast browser lint bench bench-scale clean help wheels image test-containers
 
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' vault_bridge/__init__.py)
 WHEELS := build/wheels
@@ -31,8 +31,21 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run  ## serve on http://127.0.0.1:8080 with an embedded OpenBao under ./var (or VAULT_ADDR)
 	$(BIN)/vault-bridge serve
 
-test: lint  ## lint, then the whole suite against a real OpenBao it starts itself
-	$(BIN)/python -m pytest
+# The suite runs on TEST_WORKERS pytest-xdist workers, each with its own OpenBao; the browser tests
+# stay together on one worker (one Chromium). One more worker than CPUs: a worker alternates
+# between itself and its OpenBao and often waits on a server starting, so one per CPU leaves
+# cores idle. TEST_WORKERS=0 runs the suite in this one process.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
+test: lint browser  ## lint, then the whole suite against real OpenBao servers it starts itself
+	$(PYTEST)
+
+test-fast: lint browser  ## lint, then the suite without the slow multi-server tests (-m "not slow")
+	$(PYTEST) -m "not slow"
+
+browser: $(VENV)/.installed-dev  ## get a Chromium for the browser tests where it is missing (apt as root, else Playwright)
+	@$(BIN)/python -m tests.browser.chromium
 
 lint: $(VENV)/.installed-dev  ## ruff, and mypy (strict) on vault_bridge and web
 	$(BIN)/ruff check vault_bridge web tests benchmarks

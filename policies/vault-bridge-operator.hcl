@@ -34,11 +34,23 @@ path "vault-bridge-transit/keys/personal-access-tokens/rotate" {
 path "auth/userpass/users" {
   capabilities = ["list"]
 }
+# Accounts: passwords (vault-bridge users set-password ends the sessions too), never a policy
+# other than vault-bridge-user on an account's token.
 path "auth/userpass/users/*" {
   capabilities = ["create", "read", "update", "delete"]
+  allowed_parameters = {
+    "password"       = []
+    "token_policies" = ["vault-bridge-user"]
+    "token_ttl"      = []
+  }
 }
+# Identities: members, disabling, metadata; never policies on an entity or group (organization
+# policies are the reconciler's).
 path "identity/*" {
   capabilities = ["create", "read", "update", "delete", "list"]
+  denied_parameters = {
+    "policies" = []
+  }
 }
 path "sys/policies/acl" {
   capabilities = ["list"]

@@ -1,8 +1,10 @@
-# The vault-bridge service itself (AppRole "vault-bridge").
+# The vault-bridge service itself (AppRole "vault-bridge"): the process that answers HTTP requests.
 # It manages records under its KV mount, signs PATs, and maps accounts to identities.
-# It can neither rotate nor export the signing key, nor change policies or mounts.
+# It can neither rotate nor export the signing key, nor write any policy, nor put a policy on an
+# account, an entity or a group: the organizations' policies come from the reconciler
+# (vault-bridge-reconciler.hcl), rendered only from policies/templates.
 
-# PAT records, provider tokens, the denylist and its own settings.
+# PAT records, provider tokens, the denylist, organization profiles and its own settings.
 path "vault-bridge/data/*" {
   capabilities = ["create", "read", "update", "patch", "delete"]
 }
@@ -35,26 +37,36 @@ path "sys/auth" {
   capabilities = ["read"]
 }
 
-# One identity entity per account, holding display name and e-mail.
+# One identity entity per account, holding display name and e-mail: metadata only, never
+# policies, never disabled or enabled by the service.
 path "identity/entity/name" {
   capabilities = ["list"]
 }
 path "identity/entity/name/*" {
   capabilities = ["create", "read", "update", "delete"]
+  allowed_parameters = {
+    "metadata" = []
+  }
 }
 path "identity/entity/id/*" {
   capabilities = ["read"]
 }
+# An account's login is tied to its entity by an alias on the userpass mount only (bootstrap
+# writes that mount's accessor here).
 path "identity/entity-alias" {
   capabilities = ["create", "update"]
+  allowed_parameters = {
+    "name"           = []
+    "canonical_id"   = []
+    "mount_accessor" = ["<userpass-accessor>"]
+  }
 }
 
-# Organizations: one internal group per organization and role, each carrying one of the
-# organization's own policies (vault-bridge-org-<org>-maintain or -view) and nothing else.
+# Organizations: one internal group per organization and role. The service creates them and
+# manages their members; it cannot set their policies (the reconciler does) nor nest groups.
 path "identity/group/name/vault-bridge-org-*" {
   capabilities = ["create", "read", "update", "delete"]
   allowed_parameters = {
-    "policies"          = ["vault-bridge-org-*"]
     "type"              = ["internal"]
     "metadata"          = []
     "member_entity_ids" = []
@@ -62,10 +74,6 @@ path "identity/group/name/vault-bridge-org-*" {
 }
 path "identity/group/id/*" {
   capabilities = ["read"]
-}
-# The organization policies, rendered from policies/templates/org-*.hcl.
-path "sys/policies/acl/vault-bridge-org-*" {
-  capabilities = ["create", "read", "update", "delete"]
 }
 
 # Readiness: is the token still alive.

@@ -1,12 +1,16 @@
-"""Fixtures: one real OpenBao per test session (the embedded module itself), apps built on it.
+"""Fixtures: one real OpenBao per test process (the embedded module itself), apps built on it.
 
-Nothing here mocks hvac or Vault: every test talks to the server started below.
+Nothing here mocks hvac or Vault: every test talks to the server started below. Under
+pytest-xdist (``make test``) each worker is its own process with its own OpenBao, so workers share
+nothing but the machine.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -15,7 +19,7 @@ from flask import Flask
 from tests.container_server import server_under_test
 from tests.helpers import Account, Api, free_port_pair, unique_id
 from vault_bridge.app import create_app
-from vault_bridge.bootstrap import RUNNER_ROLE, SERVICE_ROLE, bootstrap
+from vault_bridge.bootstrap import RECONCILER_ROLE, RUNNER_ROLE, SERVICE_ROLE, bootstrap
 from vault_bridge.config import Settings
 from vault_bridge.embedded import EmbeddedOpenBao, bao_binary
 from vault_bridge.services import Services
@@ -23,6 +27,59 @@ from vault_bridge.vault.client import VaultClient
 from vault_bridge.vault.sys import Sys
 
 ISSUER = "https://vault-bridge.test"
+_early_bao: list[Future[EmbeddedOpenBao]] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis without its per-example deadline: a loaded machine is slow, not wrong."""
+    from hypothesis import settings
+
+    settings.register_profile("vault-bridge", deadline=None)
+    settings.load_profile("vault-bridge")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start this process's OpenBao at once: its start is mostly waiting, which overlaps collection.
+
+    Not in an xdist controller (it runs no tests) nor when only collecting; the ``bao`` fixture
+    takes the server over, or starts one itself when none was started here.
+    """
+    config = session.config
+    factory = getattr(config, "_tmp_path_factory", None)  # what tmp_path_factory returns
+    runs_tests = hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", 0)
+    if factory is None or not runs_tests or config.option.collectonly:
+        return
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="openbao-start")
+    _early_bao.append(executor.submit(start_openbao, factory, "openbao"))
+    executor.shutdown(wait=False)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop an OpenBao started early that no test used."""
+    for future in _early_bao:
+        with contextlib.suppress(Exception):
+            future.result().stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the slow tests first and those that fill the denylist last; browser tests together.
+
+    Slow tests are long single units of work: started first, they overlap with the many short
+    tests on the other worker instead of trailing at the end. A test that fills the denylist
+    makes every later app start on its worker read all of it. The browser tests share one
+    Chromium per worker (``--dist loadgroup`` sends a group to a single worker).
+    """
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow"):
+            return 0
+        return 2 if item.get_closest_marker("fills_denylist") else 1
+
+    items.sort(key=rank)  # stable: collection order within a rank
+    if config.pluginmanager.hasplugin("xdist"):
+        for item in items:
+            if item.nodeid.startswith("tests/browser/"):
+                item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(scope="session")
@@ -32,10 +89,28 @@ def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedOpenBao]:
         bao_binary()
     except FileNotFoundError as exc:  # pragma: no cover - the dev extra installs it
         pytest.fail(str(exc))
-    server = server_under_test(tmp_path_factory.mktemp("openbao"), free_port_pair())
-    server.start()
+    server = _early_bao.pop().result() if _early_bao else start_openbao(tmp_path_factory, "openbao")
     yield server
     server.stop()
+
+
+def start_openbao(tmp_path_factory: pytest.TempPathFactory, name: str) -> EmbeddedOpenBao:
+    """Start the server under test in a new temporary folder, on another port pair if one is taken.
+
+    A free port pair can be taken by another process (another worker, another suite) between the
+    check and OpenBao's bind; the server then exits at once and a second pair is tried.
+    """
+    attempts = 3
+    while True:
+        attempts -= 1
+        server = server_under_test(tmp_path_factory.mktemp(name), free_port_pair())
+        try:
+            server.start()
+            return server
+        except RuntimeError:
+            log = server.server_log
+            if not attempts or not log.exists() or "address already in use" not in log.read_text():
+                raise
 
 
 @pytest.fixture(scope="session")
@@ -64,15 +139,17 @@ def admin_client(bao: EmbeddedOpenBao, base_settings: Settings) -> VaultClient:
 @pytest.fixture(scope="session")
 def admin(admin_client: VaultClient, base_settings: Settings) -> Iterator[Services]:
     """Operator-level services (what the CLI uses)."""
-    services = Services(base_settings, admin_client)
+    services = Services(base_settings, admin_client, reconciler_vault=admin_client)
     yield services
     services.close()
 
 
 @pytest.fixture(scope="session")
 def service_settings(admin_client: VaultClient, base_settings: Settings) -> Settings:
-    """Settings with the service's own AppRole credentials (its policy, not the admin's)."""
+    """Settings with the service's own AppRole credentials (its policy, not the admin's), and
+    the runner's and the reconciler's, as `make run` gives them."""
     sys_ = Sys(admin_client)
+    mount = base_settings.approle_mount
     return Settings.from_env(
         env={},
         **{
@@ -81,6 +158,8 @@ def service_settings(admin_client: VaultClient, base_settings: Settings) -> Sett
             "secret_id": sys_.approle_secret_id(base_settings.approle_mount, SERVICE_ROLE),
             "runner_role_id": sys_.approle_role_id(base_settings.approle_mount, RUNNER_ROLE),
             "runner_secret_id": sys_.approle_secret_id(base_settings.approle_mount, RUNNER_ROLE),
+            "reconciler_role_id": sys_.approle_role_id(mount, RECONCILER_ROLE),
+            "reconciler_secret_id": sys_.approle_secret_id(mount, RECONCILER_ROLE),
         },
     )
 
@@ -124,15 +203,35 @@ def api(client: Any) -> Api:
     return Api(client)
 
 
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """The accounts' password as bcrypt at cost 5, the least OpenBao's userpass accepts."""
+    import bcrypt
+
+    return bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(5)).decode()
+
+
 @pytest.fixture
-def make_user(admin: Services) -> Iterator[Callable[..., Account]]:
-    """Create accounts; deleted again after the test."""
+def make_user(admin: Services, password_hash: str) -> Iterator[Callable[..., Account]]:
+    """Create accounts; deleted again after the test.
+
+    Each account is created by the service as usual (OpenBao hashes the password at bcrypt's
+    cost 10), then given the same password hashed at cost 5: every sign-in is still checked by
+    OpenBao's userpass, in a few milliseconds of its CPU instead of about 80 (most tests sign in).
+    """
     created: list[str] = []
+    mount = admin.settings.userpass_mount
 
     def build(prefix: str = "u", **profile: str) -> Account:
-        account = Account(unique_id(prefix), "correct horse battery staple")
+        account = Account(unique_id(prefix), PASSWORD)
         admin.directory.create_user(account.id, account.password, **profile)
         created.append(account.id)
+        admin.client.write(
+            f"auth/{mount}/users/{account.id}/password", {"password_hash": password_hash}
+        )
         return account
 
     yield build

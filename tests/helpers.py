@@ -12,12 +12,29 @@ from flask.testing import FlaskClient
 
 
 def free_port_pair() -> int:
-    """A loopback port p such that p and p + 1 are both free (API and cluster port)."""
+    """A loopback port p such that p and p + 1 are both free (API and cluster port).
+
+    Drawn below the kernel's ephemeral range where there is room, so that the ports the kernel
+    hands out meanwhile (outgoing connections, ``free_port``) cannot take them before OpenBao binds.
+    """
+    low, high = 20000, 60000
+    ephemeral = _ephemeral_range()
+    if ephemeral and ephemeral[0] - 10000 > 2000:
+        low, high = 10000, ephemeral[0] - 2
     for _ in range(200):
-        port = random.randint(20000, 60000)
+        port = random.randint(low, high)
         if all(_free(p) for p in (port, port + 1)):
             return port
     raise RuntimeError("no free port pair")
+
+
+def _ephemeral_range() -> tuple[int, int] | None:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as handle:
+            first, last = handle.read().split()
+    except (OSError, ValueError):
+        return None
+    return int(first), int(last)
 
 
 def free_port() -> int:
@@ -95,8 +112,12 @@ def pat_headers(token: str, header: str = "X-Auth-Token") -> dict[str, str]:
     return {header: token}
 
 
-def eventually(check: Any, timeout: float = 1.0, interval: float = 0.02) -> float:
-    """Call ``check`` until it returns true; return the seconds it took, fail after ``timeout``."""
+def eventually(check: Any, timeout: float = 10.0, interval: float = 0.02) -> float:
+    """Call ``check`` until it returns true; return the seconds it took, fail after ``timeout``.
+
+    The timeout only ends a wait that will not succeed: keep it generous (a loaded machine is
+    slow), and assert on the returned seconds where a test claims a time bound.
+    """
     import time
 
     start = time.monotonic()
@@ -111,17 +132,25 @@ def eventually(check: Any, timeout: float = 1.0, interval: float = 0.02) -> floa
 class LiveServer:
     """An app served over real HTTP on a loopback port, in a thread (for clients that use HTTP)."""
 
+    # serve_forever notices a shutdown request only between polls (Werkzeug's default is 0.5 s,
+    # paid by every test that stops a server); an idle poll costs next to nothing
+    POLL_INTERVAL = 0.02
+
     def __init__(self, app: Any) -> None:
         import threading
 
         from werkzeug.serving import make_server
 
-        self.port = free_port()
+        # port 0: the kernel picks a free port at bind time (no race with parallel test workers)
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self._server.socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._server = make_server("127.0.0.1", self.port, app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(self.POLL_INTERVAL,), daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
         self._server.shutdown()
         self._thread.join(timeout=5)
+        self._server.server_close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import time
@@ -11,16 +10,18 @@ import uuid
 from typing import Any
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from vault_bridge import auth
+from vault_bridge import auth, headers
 from vault_bridge.api.payload import StrictJSONProvider
 from vault_bridge.auth.session import VaultKeyedSessionInterface
 from vault_bridge.config import Settings
-from vault_bridge.connect import bundled_runner_client, vault_client
+from vault_bridge.connect import bundled_runner_client, reconciler_client, vault_client
+from vault_bridge.logs import ACCESS_LOGGER
 from vault_bridge.services import EXTENSION, Services
 
 log = logging.getLogger(__name__)
-access_log = logging.getLogger("vault_bridge.access")
+access_log = logging.getLogger(ACCESS_LOGGER)
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_BODY = 64 * 1024
 
@@ -45,29 +46,32 @@ def _register_request_id(app: Flask, services: Services) -> None:
         )
         services.metrics.observe("vault_bridge_http_request_duration_seconds", seconds, route=route)
         principal = g.get("principal")
-        access_log.info(
-            json.dumps(
-                {
-                    "request_id": g.get("request_id"),
-                    "method": request.method,
-                    "route": route,
-                    "path": request.path,  # never the query string
-                    "status": response.status_code,
-                    "ms": round(seconds * 1000, 2),
-                    "remote": request.remote_addr,
-                    "user": principal.user.id if principal else None,
-                    "via": principal.via if principal else None,
-                },
-                separators=(",", ":"),
-            )
+        access_log.info(  # a dict: the JSON formatter makes its items the line's fields
+            {
+                "request_id": g.get("request_id"),
+                "method": request.method,
+                "route": route,
+                "path": request.path,  # never the query string
+                "status": response.status_code,
+                "ms": round(seconds * 1000, 2),
+                "remote": request.remote_addr,
+                "user": principal.user.id if principal else None,
+                "via": principal.via if principal else None,
+            }
         )
         return response
 
 
 def build_services(settings: Settings) -> Services:
-    """The services for ``settings``, with the bundled runner's identity when configured."""
+    """The services for ``settings``, with the bundled runner's and the reconciler's identities
+    when configured."""
     client = vault_client(settings)
-    return Services(settings, client, runner_vault=bundled_runner_client(settings, client.addr))
+    return Services(
+        settings,
+        client,
+        runner_vault=bundled_runner_client(settings, client.addr),
+        reconciler_vault=reconciler_client(settings, client.addr),
+    )
 
 
 def create_app(
@@ -86,6 +90,11 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=settings.session_lifetime),
         MAX_CONTENT_LENGTH=MAX_BODY,
     )
+    if settings.trusted_proxies:
+        # the client's address (sign-in throttling, logs) and scheme (Secure cookies, HSTS)
+        # from X-Forwarded-For/-Proto, as set by exactly this many proxies in front
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.url_map.merge_slashes = False  # "/orgs//members" is a 404, not a redirect to a guess
     app.json = StrictJSONProvider(app)
     app.session_interface = VaultKeyedSessionInterface(services.session_key)
@@ -96,6 +105,7 @@ def create_app(
     from vault_bridge.compat import qc_catalog, quantum
 
     errors.register(app)
+    headers.register(app)
     _register_request_id(app, services)
     for blueprint in (
         meta.bp,

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
-import json
-import sys
-import threading
+import logging
 from typing import Any
 
 from flask import g, has_request_context, request
 
+from vault_bridge.errors import ServiceUnavailable
+from vault_bridge.logs import AppendFileHandler, EventFormatter, StderrHandler
 from vault_bridge.timeutil import iso, now_utc
+
+log = logging.getLogger(__name__)
 
 # Keys an event may never carry, whatever a caller passes: a guard against slips.
 FORBIDDEN_KEYS = frozenset({"token", "password", "secret", "value", "values", "fields_values"})
 
 
 class AuditLog:
-    """Appends events to a file (``-`` for stderr; empty to disable)."""
+    """Appends events as JSON lines to a file (``-`` for stderr; empty to disable).
+
+    The file stays open and is reopened when it was moved or deleted (log rotation); a write
+    that fails (a full disk) raises ServiceUnavailable, so that the request reports it and
+    nothing counts the event as written. Each instance has a
+    logger of its own, so that several apps in one process keep separate files.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._lock = threading.Lock()
+        self._logger = logging.Logger("vault_bridge.audit")  # outside the logging tree
+        if path:
+            handler: logging.Handler = StderrHandler() if path == "-" else AppendFileHandler(path)
+            handler.setFormatter(EventFormatter())
+            self._logger.addHandler(handler)
 
     def __repr__(self) -> str:
         return f"AuditLog(path={self.path!r})"
@@ -55,13 +67,19 @@ class AuditLog:
                 entry["via"] = principal.via
                 entry["context"] = principal.org
         entry.update(details)
-        line = json.dumps(entry, separators=(",", ":"), default=str)
-        if not self.path:
-            return entry
-        with self._lock:
-            if self.path == "-":
-                print(line, file=sys.stderr, flush=True)
-            else:
-                with open(self.path, "a", encoding="utf-8") as handle:
-                    handle.write(line + "\n")
+        if self.path:
+            try:
+                self._logger.info(entry)
+            except OSError as exc:  # a full disk, a closed stream: the caller must not go on
+                reason = exc.strerror or type(exc).__name__
+                log.error("cannot write the audit log %s: %s", self.path, reason)
+                raise ServiceUnavailable(
+                    f"the audit log cannot be written ({reason.lower()}); try again later",
+                    code="audit_unavailable",
+                ) from None
         return entry
+
+    def close(self) -> None:
+        """Close the file."""
+        for handler in self._logger.handlers:
+            handler.close()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 from vault_bridge.config import Settings
 from vault_bridge.errors import ServiceUnavailable
 from vault_bridge.vault.client import CasConflict, VaultClient, VaultError
 from vault_bridge.vault.kv import KV
 from vault_bridge.vault.names import (
+    RECONCILER_POLICY,
+    RECONCILER_ROLE,
     RUNNER_POLICY,
     RUNNER_ROLE,
     SERVICE_POLICY,
@@ -20,12 +23,60 @@ from vault_bridge.vault.policies import load_policies
 from vault_bridge.vault.sys import RoleSettings, Sys
 from vault_bridge.vault.transit import Transit
 
-__all__ = ["RUNNER_ROLE", "SERVICE_ROLE", "BootstrapReport", "Check", "bootstrap", "doctor"]
+__all__ = [
+    "RECONCILER_ROLE",
+    "RUNNER_ROLE",
+    "SERVICE_ROLE",
+    "BootstrapReport",
+    "Check",
+    "bootstrap",
+    "doctor",
+]
 
 APPROLES = {
     SERVICE_ROLE: RoleSettings(policies=(SERVICE_POLICY,), ttl="1h", max_ttl="24h"),
     RUNNER_ROLE: RoleSettings(policies=(RUNNER_POLICY,), ttl="10m", max_ttl="1h"),
+    RECONCILER_ROLE: RoleSettings(policies=(RECONCILER_POLICY,), ttl="1h", max_ttl="24h"),
 }
+
+
+def userpass_lockout(settings: Settings) -> dict[str, Any]:
+    """OpenBao/Vault's userpass lockout, shared by every replica: well above the per-replica
+    sign-in limits, so that it caps a guesser spread over many replicas while a handful of
+    guesses locks nobody out. In the form the tune endpoint takes."""
+    return {
+        "lockout_threshold": str(settings.lockout_threshold),
+        "lockout_duration": f"{settings.lockout_duration}s",
+        "lockout_counter_reset_duration": f"{settings.lockout_counter_reset}s",
+        "lockout_disable": False,
+    }
+
+
+def lockout_applied(auths: dict[str, Any], settings: Settings) -> bool:
+    """True when the userpass mount (as ``sys/auth`` lists it) has ``userpass_lockout``'s
+    values."""
+    mount = auths.get(f"{settings.userpass_mount}/") or {}
+    config = (mount.get("config") or {}).get("user_lockout_config") or {}
+    return {
+        key: config.get(key)
+        for key in (
+            "user_lockout_threshold",
+            "user_lockout_duration",
+            "user_lockout_counter_reset_duration",
+            "user_lockout_disable",
+        )
+    } == {
+        "user_lockout_threshold": settings.lockout_threshold,
+        "user_lockout_duration": settings.lockout_duration,
+        "user_lockout_counter_reset_duration": settings.lockout_counter_reset,
+        "user_lockout_disable": False,
+    }
+
+
+def userpass_accessor(auths: dict[str, Any], settings: Settings) -> str:
+    """The accessor of the userpass mount (the service may alias logins of that mount only)."""
+    accessor = (auths.get(f"{settings.userpass_mount}/") or {}).get("accessor")
+    return accessor if isinstance(accessor, str) else ""
 
 
 @dataclass
@@ -51,6 +102,12 @@ def bootstrap(client: VaultClient, settings: Settings) -> BootstrapReport:
         if f"{path}/" not in auths:
             sys_.enable_auth(path, kind)
             report.changed.append(f"enabled {kind} auth at {path}/")
+    if not lockout_applied(sys_.auth_methods(), settings):
+        sys_.tune_auth(settings.userpass_mount, user_lockout_config=userpass_lockout(settings))
+        report.changed.append(
+            f"set the userpass lockout: {settings.lockout_threshold} failures lock an account "
+            f"for {settings.lockout_duration} s"
+        )
     transit = Transit(client, settings.transit_mount, settings.transit_key)
     key = transit.read_key()
     if key is None:
@@ -61,7 +118,8 @@ def bootstrap(client: VaultClient, settings: Settings) -> BootstrapReport:
             f"transit key {settings.transit_key} is {key.get('type')}, "
             f"but VAULT_BRIDGE_KEY_TYPE is {settings.key_type}"
         )
-    for name, text in load_policies(settings).items():
+    accessor = userpass_accessor(sys_.auth_methods(), settings)
+    for name, text in load_policies(settings, accessor).items():
         if sys_.read_policy(name) != text:
             sys_.write_policy(name, text)
             report.changed.append(f"wrote policy {name}")
@@ -139,6 +197,13 @@ def doctor(client: VaultClient, settings: Settings) -> list[Check]:
         checks.append(
             Check(f"auth {path}/", ok, "enabled" if ok else f"{kind} not enabled: {hint}")
         )
+    if auths.get(f"{settings.userpass_mount}/", {}).get("type") == "userpass":
+        ok = lockout_applied(auths, settings)
+        detail = (
+            f"{settings.lockout_threshold} failures lock an account for "
+            f"{settings.lockout_duration} s"
+        )
+        checks.append(Check("userpass lockout", ok, detail if ok else f"not as configured: {hint}"))
     key = Transit(client, settings.transit_mount, settings.transit_key).read_key()
     if key is None:
         checks.append(
@@ -152,7 +217,7 @@ def doctor(client: VaultClient, settings: Settings) -> list[Check]:
                 f"{key.get('type')}, latest version {key.get('latest_version')}",
             )
         )
-    for name, text in load_policies(settings).items():
+    for name, text in load_policies(settings, userpass_accessor(auths, settings)).items():
         current = sys_.read_policy(name)
         if current is None:
             checks.append(Check(f"policy {name}", False, f"missing: {hint}"))

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import shlex
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,12 @@ import click
 from vault_bridge import scopes
 from vault_bridge.bootstrap import APPROLES, bootstrap, doctor
 from vault_bridge.config import ConfigError, Settings
-from vault_bridge.connect import job_runner_client, vault_client
+from vault_bridge.connect import (
+    job_runner_client,
+    reconciler_client,
+    vault_address,
+    vault_client,
+)
 from vault_bridge.credentials import write_approle_credentials
 from vault_bridge.embedded import EmbeddedOpenBao
 from vault_bridge.errors import NotFound, VaultBridgeError
@@ -43,10 +49,13 @@ def operator_services(settings: Settings) -> Iterator[Services]:
     if settings.embedded:
         server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
         with server.running():
-            services = Services(settings, server.admin_client(timeout=settings.vault_timeout))
-            yield services
+            admin = server.admin_client(timeout=settings.vault_timeout)
+            yield Services(settings, admin, reconciler_vault=admin)
     else:
-        yield Services(settings, vault_client(settings))
+        client = vault_client(settings)
+        # organization changes reconcile at once when this credential may write their policies;
+        # otherwise the reconciler (`vault-bridge reconcile`) picks them up
+        yield Services(settings, client, reconciler_vault=client)
 
 
 @click.group()
@@ -87,9 +96,28 @@ def serve(settings: Settings) -> None:
     from vault_bridge.server import ServeError, run
 
     try:
-        run(settings, click.echo)
+        run(settings)
     except ServeError as exc:
         raise Fail(str(exc)) from None
+
+
+@cli.command("stop")
+@click.pass_obj
+def stop_command(settings: Settings) -> None:
+    """Stop the embedded OpenBao in VAULT_BRIDGE_DATA_DIR, and the serve that runs it."""
+    if not settings.embedded:
+        raise Fail("VAULT_ADDR is set: there is no embedded OpenBao to stop")
+    server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
+    found = server.find()
+    if found is None:
+        click.echo(f"the embedded OpenBao in {server.root} is not running")
+        return
+    if found.orphaned:
+        click.echo(f"stopping the embedded OpenBao (pid {found.pid}), left by a process now gone")
+    else:
+        click.echo(f"stopping the embedded OpenBao (pid {found.pid}) through pid {found.owner}")
+    server.stop_found(found)
+    click.echo("stopped")
 
 
 # -- set-up ------------------------------------------------------------------------------------
@@ -123,6 +151,48 @@ def doctor_command(settings: Settings) -> None:
         click.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
     if failed:
         raise Fail(f"{len(failed)} check(s) failed; first: {failed[0].name}: {failed[0].detail}")
+
+
+@cli.command("reconcile")
+@click.option("--once", is_flag=True, help="Look at every organization once, then exit.")
+@click.pass_obj
+def reconcile_command(settings: Settings, once: bool) -> None:
+    """Write the organizations' policies and put them on their groups; delete those of deleted
+    organizations. Runs until stopped (or once with --once), as AppRole vault-bridge-reconciler
+    (VAULT_BRIDGE_RECONCILER_ROLE_ID/SECRET_ID), else with the operator's credential."""
+    from vault_bridge.directory.reconciler import PolicyReconciler, ReconcileLoop
+
+    with contextlib.ExitStack() as stack:
+        client = reconciler_client(settings, vault_address(settings))
+        if client is None and settings.embedded:
+            server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
+            stack.enter_context(server.running())
+            client = server.admin_client(timeout=settings.vault_timeout)
+        reconciler = PolicyReconciler(client or vault_client(settings), settings)
+        if once:
+            changed = reconciler.reconcile_all()
+            for line in changed:
+                click.echo(line)
+            click.echo(f"reconcile: {len(changed)} change(s)")
+            return
+        loop = ReconcileLoop(
+            reconciler,
+            interval=settings.reconcile_interval,
+            full_interval=settings.reconcile_full_interval,
+            report=click.echo,
+        )
+
+        def stop(signum: int, frame: object) -> None:
+            loop.stop()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, stop)
+        click.echo(
+            f"reconciler running: markers every {settings.reconcile_interval:g} s when Vault "
+            f"changed, every organization every {settings.reconcile_full_interval:g} s"
+        )
+        loop.run()
+        click.echo("reconciler stopped")
 
 
 @cli.command("write-credentials")
@@ -161,6 +231,18 @@ def users_create(
     with operator_services(settings) as services:
         user = services.directory.create_user(name, password, display_name, email)
     click.echo(f"created user {user.id}")
+
+
+@users.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+@click.pass_obj
+def users_set_password(settings: Settings, name: str, password_stdin: bool) -> None:
+    """Replace an account's password (read from stdin); every session of the account ends."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    with operator_services(settings) as services:
+        ended = services.accounts.set_password(name, password, actor="operator")
+    click.echo(f"new password for {name}; {ended} session(s) ended")
 
 
 @users.command("list")

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 KEY_TYPES = {"ed25519": "EdDSA", "ecdsa-p256": "ES256"}
 PAT_PREFIX = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9_-]{0,14}[_-])?")
+DEFAULT_WORKERS = 2
 
 
 class ConfigError(ValueError):
@@ -67,9 +68,18 @@ class Settings(BaseSettings):
     denylist_max_staleness: float = _bridge("DENYLIST_MAX_STALENESS", 10.0)
     denylist_full_poll_interval: float = _bridge("DENYLIST_FULL_POLL_INTERVAL", 30.0)
     key_refresh_interval: float = _bridge("KEY_REFRESH_INTERVAL", 60.0)
+    key_check_interval: float = _bridge("KEY_CHECK_INTERVAL", 5.0)
     directory_cache_ttl: float = _bridge("DIRECTORY_CACHE_TTL", 2.0)
     last_used_interval: float = _bridge("LAST_USED_INTERVAL", 300.0)
     session_lifetime: int = _bridge("SESSION_LIFETIME", 12 * 3600)
+    trusted_proxies: int = _bridge("TRUSTED_PROXIES", 0)
+    login_window: int = _bridge("LOGIN_WINDOW", 900)
+    login_pair_limit: int = _bridge("LOGIN_PAIR_LIMIT", 5)
+    login_address_limit: int = _bridge("LOGIN_ADDRESS_LIMIT", 20)
+    login_account_limit: int = _bridge("LOGIN_ACCOUNT_LIMIT", 20)
+    lockout_threshold: int = _bridge("LOCKOUT_THRESHOLD", 100)
+    lockout_duration: int = _bridge("LOCKOUT_DURATION", 300)
+    lockout_counter_reset: int = _bridge("LOCKOUT_COUNTER_RESET", 600)
     cookie_secure: bool = _bridge("COOKIE_SECURE", False)
     secret_key: str = _bridge("SECRET_KEY", "", secret=True)
     admin_password: str = _bridge("ADMIN_PASSWORD", "", secret=True)
@@ -81,7 +91,13 @@ class Settings(BaseSettings):
     runner_secret_id: str = _bridge("RUNNER_SECRET_ID", "", secret=True)
     runner_threads: int = _bridge("RUNNER_THREADS", 2)
     provider_urls: str = _bridge("PROVIDER_URLS", "")
-    workers: int = _bridge("WORKERS", 0)
+    reconciler_role_id: str = _bridge("RECONCILER_ROLE_ID", "", secret=True)
+    reconciler_secret_id: str = _bridge("RECONCILER_SECRET_ID", "", secret=True)
+    reconcile_interval: float = _bridge("RECONCILE_INTERVAL", 2.0)
+    reconcile_full_interval: float = _bridge("RECONCILE_FULL_INTERVAL", 3600.0)
+    workers: int | None = _bridge("WORKERS", None)  # unset: see serving_workers
+    log_format: str = _bridge("LOG_FORMAT", "")  # empty: text when embedded, else json
+    access_log: str = _bridge("ACCESS_LOG", "")
 
     @property
     def embedded(self) -> bool:
@@ -95,6 +111,28 @@ class Settings(BaseSettings):
         if self.audit_log:
             return "" if self.audit_log == "off" else self.audit_log
         return str(Path(self.data_dir) / "audit.jsonl") if self.embedded else "-"
+
+    @property
+    def serving_workers(self) -> int:
+        """Gunicorn workers ``serve`` runs, 0 for Werkzeug's server: the setting if given, else
+        0 for the embedded default (``make run``) and DEFAULT_WORKERS when VAULT_ADDR is set."""
+        if self.workers is not None:
+            return self.workers
+        return 0 if self.embedded else DEFAULT_WORKERS
+
+    @property
+    def access_log_path(self) -> str:
+        """Where the access log goes: the setting (``-`` for stdout, ``off``), else
+        ``<data_dir>/access.jsonl`` when embedded (a readable terminal), else stdout."""
+        if self.access_log:
+            return "" if self.access_log == "off" else self.access_log
+        return str(Path(self.data_dir) / "access.jsonl") if self.embedded else "-"
+
+    @property
+    def log_style(self) -> str:
+        """How ``serve`` writes its log: the setting, else ``text`` for the embedded default (a
+        terminal) and ``json`` otherwise (a log shipper)."""
+        return self.log_format or ("text" if self.embedded else "json")
 
     @property
     def algorithm(self) -> str:
@@ -119,6 +157,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> Settings:
         """Refuse settings that cannot work."""
+        if self.workers is not None and not 0 <= self.workers <= 64:
+            raise ValueError("VAULT_BRIDGE_WORKERS must be 0-64")
+        if self.log_format not in ("", "json", "text"):
+            raise ValueError("VAULT_BRIDGE_LOG_FORMAT must be json or text")
         if self.key_type not in KEY_TYPES:
             raise ValueError(
                 f"VAULT_BRIDGE_KEY_TYPE must be one of {', '.join(KEY_TYPES)}, "
@@ -139,6 +181,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 "VAULT_BRIDGE_DENYLIST_MAX_STALENESS must be at least twice the poll interval"
             )
+        if self.key_check_interval <= 0 or self.key_refresh_interval <= 0:
+            raise ValueError("key refresh and check intervals must be positive")
+        if not 0 <= self.trusted_proxies <= 10:
+            raise ValueError("VAULT_BRIDGE_TRUSTED_PROXIES must be 0-10")
+        limits = (self.login_pair_limit, self.login_address_limit, self.login_account_limit)
+        if self.login_window < 1 or min(limits) < 1:
+            raise ValueError("sign-in limits and their window must be positive")
+        if self.lockout_threshold <= max(limits):
+            raise ValueError(
+                "VAULT_BRIDGE_LOCKOUT_THRESHOLD must be above the per-replica sign-in limits "
+                "(a handful of guesses must never lock an account at Vault)"
+            )
+        if self.lockout_duration < 1 or self.lockout_counter_reset < 1:
+            raise ValueError("the userpass lockout duration and counter reset must be positive")
         if self.denylist_full_poll_interval < self.denylist_poll_interval:
             raise ValueError(
                 "VAULT_BRIDGE_DENYLIST_FULL_POLL_INTERVAL must be at least the poll interval"
@@ -159,6 +215,15 @@ class Settings(BaseSettings):
         if bool(self.runner_role_id) != bool(self.runner_secret_id):
             raise ValueError(
                 "VAULT_BRIDGE_RUNNER_ROLE_ID and VAULT_BRIDGE_RUNNER_SECRET_ID go together"
+            )
+        if bool(self.reconciler_role_id) != bool(self.reconciler_secret_id):
+            raise ValueError(
+                "VAULT_BRIDGE_RECONCILER_ROLE_ID and VAULT_BRIDGE_RECONCILER_SECRET_ID go together"
+            )
+        if self.reconcile_interval <= 0 or self.reconcile_full_interval < self.reconcile_interval:
+            raise ValueError(
+                "VAULT_BRIDGE_RECONCILE_INTERVAL must be positive and at most "
+                "VAULT_BRIDGE_RECONCILE_FULL_INTERVAL"
             )
         self.provider_url_map()  # raises on malformed JSON
         return self

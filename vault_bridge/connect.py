@@ -32,12 +32,21 @@ def vault_client(settings: Settings) -> VaultClient:
 
 def bundled_runner_client(settings: Settings, addr: str) -> VaultClient | None:
     """The bundled job runner's own identity (runner AppRole), if configured."""
-    if not settings.runner_role_id:
+    return _approle(settings, addr, settings.runner_role_id, settings.runner_secret_id)
+
+
+def reconciler_client(settings: Settings, addr: str) -> VaultClient | None:
+    """The organization policy reconciler's own identity (reconciler AppRole), if configured."""
+    return _approle(settings, addr, settings.reconciler_role_id, settings.reconciler_secret_id)
+
+
+def _approle(settings: Settings, addr: str, role_id: str, secret_id: str) -> VaultClient | None:
+    if not role_id:
         return None
     return VaultClient(
         addr,
-        role_id=settings.runner_role_id,
-        secret_id=settings.runner_secret_id,
+        role_id=role_id,
+        secret_id=secret_id,
         approle_mount=settings.approle_mount,
         timeout=settings.vault_timeout,
     )

@@ -13,15 +13,19 @@ so the audit log's disk use is bounded.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import logging
 import os
 import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from vault_bridge.errors import ServiceUnavailable
@@ -34,6 +38,8 @@ logger = logging.getLogger(__name__)
 AUDIT_MAX_BYTES = 64 * 2**20
 AUDIT_KEEP = 3
 AUDIT_CHECK_INTERVAL = 10.0
+MIN_FREE_BYTES = 8 * 2**20  # refuse to start with less: the raft log and the audit log grow
+FULL_BYTES = 64 * 1024  # while starting, less than this free means the disk is full
 APPROLE_MOUNT = "approle"  # enabled by the self-initialization below
 ADMIN_POLICY = (
     'path "*" { capabilities = ["create", "read", "update", "patch", "delete", "list", "sudo"] }'
@@ -141,8 +147,23 @@ def bao_binary() -> str:
     return found
 
 
+@dataclass(frozen=True)
+class Found:
+    """An embedded server found running from its pid files."""
+
+    pid: int
+    owner: int | None  # the process that started it, when recorded
+    orphaned: bool  # that process is gone: nobody will stop this server
+
+
 class EmbeddedOpenBao:
-    """A local single-node OpenBao whose files all live under ``<data_dir>/openbao``."""
+    """A local single-node OpenBao whose files all live under ``<data_dir>/openbao``.
+
+    The process that starts it owns it: ``bao.pid`` names the server, ``owner.pid`` its owner.
+    On Linux the server receives SIGTERM when its owner dies, however it dies (``kill -9``
+    included); elsewhere, and for a server left by an older version, :meth:`find` recognises an
+    orphan from the pid files and the process table, so that the next start can stop it.
+    """
 
     def __init__(
         self,
@@ -152,8 +173,11 @@ class EmbeddedOpenBao:
         audit_max_bytes: int = AUDIT_MAX_BYTES,
         audit_keep: int = AUDIT_KEEP,
         audit_check_interval: float = AUDIT_CHECK_INTERVAL,
+        min_free_bytes: int = MIN_FREE_BYTES,
     ) -> None:
         self.root = Path(data_dir).resolve() / "openbao"
+        self.min_free_bytes = min_free_bytes
+        self._log_start = 0
         self.port = port
         self.addr = f"http://127.0.0.1:{port}"
         self.audit_max_bytes = audit_max_bytes
@@ -171,6 +195,11 @@ class EmbeddedOpenBao:
     def audit_log(self) -> Path:
         """The file audit device's log."""
         return self.root / "audit.log"
+
+    @property
+    def config(self) -> Path:
+        """The server's configuration file."""
+        return self.root / "config.hcl"
 
     @property
     def server_log(self) -> Path:
@@ -196,7 +225,7 @@ class EmbeddedOpenBao:
             role_id_file=self.root / "admin-role-id",
             secret_id_file=self.root / "admin-secret-id",
         )
-        (self.root / "config.hcl").write_text(config)
+        self.config.write_text(config)
 
     def admin_client(self, timeout: float = 5.0) -> VaultClient:
         """A client logged in with the local administrator AppRole."""
@@ -222,8 +251,7 @@ class EmbeddedOpenBao:
 
     def is_running(self) -> bool:
         """True when a server answers on our address with our data (pid file and health)."""
-        pid = self._read_pid()
-        if pid is None or not _alive(pid):
+        if self.find() is None:
             return False
         try:
             health = VaultClient(self.addr, timeout=1.0).health()
@@ -232,24 +260,41 @@ class EmbeddedOpenBao:
         return bool(health.get("initialized")) and not health.get("sealed")
 
     def start(self, timeout: float = 30.0) -> None:
-        """Start the server and wait until the administrator can log in (its mount exists)."""
-        self.prepare()
-        log = open(self.server_log, "ab")  # noqa: SIM115 - owned by the child process
+        """Start the server and wait until the administrator can log in (its mount exists).
+
+        Refuses at once when the data's filesystem has less than ``min_free_bytes`` free, and
+        stops waiting as soon as the server reports (or the filesystem shows) that it has no
+        space left: a full disk is named, not waited out.
+        """
+        self._check_space(self.min_free_bytes)
+        try:
+            self.prepare()
+            (self.root / "owner.pid").write_text(str(os.getpid()))
+            log = open(self.server_log, "ab")  # noqa: SIM115 - owned by the child process
+            self._log_start = log.seek(0, os.SEEK_END)  # what this start writes comes after
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise RuntimeError(self._no_space()) from None
+            raise RuntimeError(f"cannot prepare {self.root}: {exc.strerror}") from None
         try:
             self._process = subprocess.Popen(
-                [bao_binary(), "server", f"-config={self.root / 'config.hcl'}"],
+                [bao_binary(), "server", f"-config={self.config}"],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches us, and we stop it in order
+                preexec_fn=_terminate_with(os.getpid()),  # see _terminate_with
             )
         finally:
             log.close()
         (self.root / "bao.pid").write_text(str(self._process.pid))
         deadline = time.monotonic() + timeout
+        next_look = time.monotonic() + 0.5
         client = self.admin_client(timeout=1.0)
         while True:
             if self._process.poll() is not None:
+                if self._log_says_no_space():
+                    raise RuntimeError(self._no_space())
                 raise RuntimeError(
                     f"OpenBao exited with code {self._process.returncode}; see {self.server_log}"
                 )
@@ -260,12 +305,47 @@ class EmbeddedOpenBao:
                     return
             except (ServiceUnavailable, VaultError):
                 pass
+            if time.monotonic() > next_look:  # it cannot write: say so rather than wait
+                next_look = time.monotonic() + 0.5
+                if self._log_says_no_space() or self._free_bytes() < FULL_BYTES:
+                    self.stop()
+                    raise RuntimeError(self._no_space())
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(
                     f"OpenBao did not become ready in {timeout:.0f} s; see {self.server_log}"
                 )
             time.sleep(0.05)
+
+    def _free_bytes(self) -> int:
+        """Bytes free for us on the filesystem of the data."""
+        folder = self.root if self.root.exists() else self.root.parent
+        while not folder.exists():
+            folder = folder.parent
+        stat = os.statvfs(folder)
+        return stat.f_bavail * stat.f_frsize
+
+    def _check_space(self, needed: int) -> None:
+        if self._free_bytes() < needed:
+            raise RuntimeError(self._no_space())
+
+    def _no_space(self) -> str:
+        free = self._free_bytes()
+        return (
+            f"no space left on device for the embedded OpenBao in {self.root} ({free // 1024} KiB "
+            f"free, {self.min_free_bytes // 2**20} MiB needed): free some space on that "
+            "filesystem or move VAULT_BRIDGE_DATA_DIR"
+        )
+
+    def _log_says_no_space(self) -> bool:
+        """True when the server's log, since this start, reports a write that found the disk
+        full."""
+        try:
+            with open(self.server_log, "rb") as log:
+                log.seek(max(self._log_start, log.seek(0, os.SEEK_END) - 64 * 1024))
+                return b"no space left on device" in log.read()
+        except OSError:
+            return False
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server we started (SIGTERM, then SIGKILL after ``timeout``)."""
@@ -283,8 +363,47 @@ class EmbeddedOpenBao:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        with contextlib.suppress(FileNotFoundError):
-            (self.root / "bao.pid").unlink()
+        self._forget_pid()
+
+    def find(self) -> Found | None:
+        """The server the pid files name, if it is running: our ``bao`` with our configuration.
+        Pid files of a server that is gone (or whose pid now belongs to another program) are
+        removed."""
+        pid = self._read_pid()
+        process = None if pid is None else _process(pid)
+        if pid is None or process is None or f"-config={self.config}" not in process[1]:
+            self._forget_pid()
+            return None
+        try:
+            owner: int | None = int((self.root / "owner.pid").read_text())
+        except (FileNotFoundError, ValueError):
+            owner = None  # written by an older version: only its parent tells
+        parent = process[0]
+        orphaned = parent <= 1 if owner is None else parent != owner
+        return Found(pid, owner, orphaned)
+
+    def stop_found(self, found: Found, timeout: float = 20.0) -> None:
+        """Stop a server another process started: through that process while it runs (it stops
+        the server in order), else directly; SIGKILL after ``timeout``."""
+        if not found.orphaned and found.owner is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(found.owner, signal.SIGTERM)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(found.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _process(found.pid) is not None:
+            if time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(found.pid, signal.SIGKILL)
+                deadline = float("inf")
+            time.sleep(0.05)
+        self._forget_pid()
+
+    def _forget_pid(self) -> None:
+        for name in ("bao.pid", "owner.pid"):
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / name).unlink()
 
     def rotate_audit_log(self) -> bool:
         """Rotate the audit log if it has reached ``audit_max_bytes``; True when it did.
@@ -353,11 +472,49 @@ def _hcl_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _process(pid: int) -> tuple[int, list[str]] | None:
+    """The parent pid and command line of a running process (None when there is none, or only
+    a zombie)."""
+    proc = Path("/proc")
+    if proc.is_dir():
+        try:
+            stat = (proc / str(pid) / "stat").read_text()
+            command = (proc / str(pid) / "cmdline").read_bytes()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            return None
+        fields = stat.rpartition(")")[2].split()  # after "pid (name)": state, ppid, ...
+        if not command or fields[0] == "Z":
+            return None
+        return int(fields[1]), [part.decode(errors="replace") for part in command.split(b"\0")]
+    found = subprocess.run(  # no /proc (macOS, BSD): ps
+        ["ps", "-o", "ppid=", "-o", "command=", "-p", str(pid)],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode != 0 or not found.stdout.strip():
+        return None
+    parent, _, command_line = found.stdout.strip().partition(" ")
+    return int(parent), command_line.split()
+
+
+def _terminate_with(parent: int) -> Callable[[], None] | None:
+    """A preexec function that has Linux send the child SIGTERM when ``parent`` dies, so that no
+    crash of the owner leaves the server running. It only calls prctl(2), already looked up,
+    between fork and exec. None elsewhere, and None when called outside the main thread: Linux
+    ties the signal to the thread that forks, and any other thread may end long before its
+    process (the owner's pid file still lets the next start recognise an orphan)."""
+    if (
+        not sys.platform.startswith("linux")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    pr_set_pdeathsig = 1
+
+    def tie() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the owner died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return tie

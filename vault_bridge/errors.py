@@ -69,7 +69,18 @@ class ServiceUnavailable(VaultBridgeError):
 
 
 class TooManyRequests(VaultBridgeError):
-    """Too many failed attempts; try again later."""
+    """Too many failed attempts; try again in ``retry_after`` seconds."""
 
     status = 429
     code = "too_many_attempts"
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int = 60) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, int(retry_after))
+
+
+def error_headers(exc: VaultBridgeError) -> dict[str, str]:
+    """Headers an error answer carries besides its body: how long a 429 lasts."""
+    if isinstance(exc, TooManyRequests):
+        return {"Retry-After": str(exc.retry_after)}
+    return {}

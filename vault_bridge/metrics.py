@@ -1,67 +1,121 @@
-"""Prometheus metrics, per process (each gunicorn worker exports its own; scrape them all or sum).
+"""Prometheus metrics (prometheus_client), for one process or a whole gunicorn group.
 
-A small registry of its own rather than a global one, so that several app instances in one
-process (tests, benchmarks) keep separate numbers.
+Each app has a registry of its own, so that several apps in one process (tests, benchmarks) keep
+separate numbers. Under gunicorn, ``serve`` turns on the library's multiprocess mode before any
+app exists (:func:`use_multiprocess_directory`): every worker writes its values to files in one
+directory, and a scrape of any worker reports the sum over the group (counters and histograms),
+including workers that have exited, so totals never go back. Gauges are written by each worker
+once a second and at each scrape; the group reports the largest value among live workers.
 """
 
 from __future__ import annotations
 
-import bisect
+import math
+import os
 import threading
-from collections import defaultdict
 from collections.abc import Callable
 
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+    values,
+)
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-Labels = tuple[tuple[str, str], ...]
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # what generate_latest writes
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+GAUGE_INTERVAL = 1.0
+
+COUNTERS = {
+    "vault_bridge_http_requests_total": (
+        "HTTP requests by route, method and status",
+        ("route", "method", "status"),
+    ),
+    "vault_bridge_token_verifications_total": ("PAT verifications by result", ("result",)),
+    "vault_bridge_vault_requests_total": ("Calls to Vault by outcome", ("outcome",)),
+}
+HISTOGRAMS = {
+    "vault_bridge_http_request_duration_seconds": ("HTTP request latency by route", ("route",)),
+    "vault_bridge_vault_request_duration_seconds": ("Vault call latency", ()),
+}
+GAUGES = {
+    "vault_bridge_denylist_entries": "Revoked, unexpired token ids held",
+    "vault_bridge_denylist_age_seconds": "Seconds since the last denylist refresh",
+}
 
 
-def _labels(labels: dict[str, str]) -> Labels:
-    return tuple(sorted(labels.items()))
+def use_multiprocess_directory(path: str) -> None:
+    """Multiprocess mode from now on in this process and the ones it forks, values in ``path``
+    (emptied here: numbers of an earlier run must not add to this one's). Call it before any
+    metric exists."""
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.unlink(os.path.join(path, name))
+    os.environ[MULTIPROC_ENV] = path
+    values.ValueClass = values.get_value_class()  # the library decides from the variable
 
 
-def _format(labels: Labels, extra: tuple[tuple[str, str], ...] = ()) -> str:
-    items = labels + extra
-    if not items:
-        return ""
-    body = ",".join(
-        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-        for k, v in items
-    )
-    return "{" + body + "}"
+def mark_process_dead(pid: int) -> None:
+    """Drop the gauges of a worker that exited (its counters keep counting in the totals)."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(pid)
+
+
+def multiprocess_mode() -> bool:
+    """True when values are shared through files (see :func:`use_multiprocess_directory`)."""
+    return bool(os.environ.get(MULTIPROC_ENV))
 
 
 class Metrics:
-    """Counters, histograms and gauges, rendered in the Prometheus text format."""
+    """The service's counters, histograms and gauges, rendered in the Prometheus text format."""
 
     def __init__(self) -> None:
-        self._counters: dict[str, dict[Labels, float]] = defaultdict(lambda: defaultdict(float))
-        self._histograms: dict[str, dict[Labels, list[float]]] = defaultdict(dict)
-        self._gauges: dict[str, Callable[[], float]] = {}
-        self._help: dict[str, tuple[str, str]] = {}
-        self._lock = threading.Lock()
-
-    def describe(self, name: str, kind: str, text: str) -> None:
-        """Declare a metric's type and help line."""
-        self._help[name] = (kind, text)
+        disable_created_metrics()  # no *_created series: they are not kept in multiprocess mode
+        self.registry = CollectorRegistry()
+        self.multiprocess = multiprocess_mode()
+        self._counters = {
+            name: Counter(name, text, labels, registry=self.registry)
+            for name, (text, labels) in COUNTERS.items()
+        }
+        self._histograms = {
+            name: Histogram(name, text, labels, buckets=BUCKETS, registry=self.registry)
+            for name, (text, labels) in HISTOGRAMS.items()
+        }
+        self._gauges: dict[str, tuple[Gauge, Callable[[], float]]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
         """Add to a counter."""
-        with self._lock:
-            self._counters[name][_labels(labels)] += amount
+        counter = self._counters[name]
+        (counter.labels(**labels) if labels else counter).inc(amount)
 
     def observe(self, name: str, value: float, **labels: str) -> None:
         """Record a value in a histogram."""
-        key = _labels(labels)
-        with self._lock:
-            series = self._histograms[name].get(key)
-            if series is None:
-                series = self._histograms[name][key] = [0.0] * (len(BUCKETS) + 2)
-            series[bisect.bisect_left(BUCKETS, value)] += 1  # the bucket, or +Inf at the end
-            series[-1] += value  # the sum
+        histogram = self._histograms[name]
+        (histogram.labels(**labels) if labels else histogram).observe(value)
 
     def gauge(self, name: str, read: Callable[[], float]) -> None:
-        """A value read when scraped."""
-        self._gauges[name] = read
+        """A value read when scraped (and, in multiprocess mode, every second)."""
+        gauge = Gauge(name, GAUGES[name], registry=self.registry, multiprocess_mode="livemax")
+
+        def safe() -> float:
+            try:
+                return float(read())
+            except Exception:  # a gauge that cannot be read must never break the scrape
+                return math.nan
+
+        if self.multiprocess:
+            gauge.set(safe())
+        else:
+            gauge.set_function(safe)
+        self._gauges[name] = (gauge, safe)
 
     def vault_observer(self) -> Callable[[float, str], None]:
         """The hook a Vault client calls after each request (seconds, outcome)."""
@@ -73,63 +127,44 @@ class Metrics:
         return observe
 
     def value(self, name: str, **labels: str) -> float:
-        """A counter's value (for tests)."""
-        return self._counters[name].get(_labels(labels), 0.0)
+        """A counter's value in this process (for tests)."""
+        found = self.registry.get_sample_value(name, labels)
+        return found or 0.0
 
-    def render(self) -> str:
-        """The text exposition format."""
-        lines: list[str] = []
-        with self._lock:
-            for name, series in sorted(self._counters.items()):
-                self._header(lines, name, "counter")
-                for labels, value in sorted(series.items()):
-                    lines.append(f"{name}{_format(labels)} {value:g}")
-            for name, histogram in sorted(self._histograms.items()):
-                self._header(lines, name, "histogram")
-                for labels, counts in sorted(histogram.items()):
-                    running = 0.0
-                    for bound, count in zip(BUCKETS, counts, strict=False):
-                        running += count
-                        lines.append(
-                            f"{name}_bucket{_format(labels, (('le', f'{bound:g}'),))} {running:g}"
-                        )
-                    running += counts[len(BUCKETS)]
-                    lines.append(f"{name}_bucket{_format(labels, (('le', '+Inf'),))} {running:g}")
-                    lines.append(f"{name}_count{_format(labels)} {running:g}")
-                    lines.append(f"{name}_sum{_format(labels)} {counts[-1]:.6f}")
-        for name, read in sorted(self._gauges.items()):
-            self._header(lines, name, "gauge")
-            try:
-                lines.append(f"{name} {read():g}")
-            except Exception:  # a gauge that cannot be read is left out, never breaks the scrape
-                lines.pop()
-                lines.pop()
-        return "\n".join(lines) + "\n"
+    def render(self) -> bytes:
+        """The text exposition format: this app's numbers, or the whole process group's."""
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        self.refresh_gauges()
+        group = CollectorRegistry()
+        multiprocess.MultiProcessCollector(group)
+        return generate_latest(group)
 
-    def _header(self, lines: list[str], name: str, kind: str) -> None:
-        declared_kind, text = self._help.get(name, (kind, name))
-        lines.append(f"# HELP {name} {text}")
-        lines.append(f"# TYPE {name} {declared_kind}")
+    def refresh_gauges(self) -> None:
+        """Write the gauges' current values (multiprocess mode)."""
+        for gauge, read in self._gauges.values():
+            gauge.set(read())
+
+    def start(self) -> None:
+        """In multiprocess mode, keep this process's gauges current for scrapes of the others."""
+        if not self.multiprocess or self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="metrics-gauges", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop writing gauges."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(GAUGE_INTERVAL):
+            self.refresh_gauges()
 
 
 def standard_metrics() -> Metrics:
     """The registry with every metric of the service declared."""
-    metrics = Metrics()
-    metrics.describe(
-        "vault_bridge_http_requests_total", "counter", "HTTP requests by route, method and status"
-    )
-    metrics.describe(
-        "vault_bridge_http_request_duration_seconds", "histogram", "HTTP request latency by route"
-    )
-    metrics.describe(
-        "vault_bridge_token_verifications_total", "counter", "PAT verifications by result"
-    )
-    metrics.describe("vault_bridge_vault_requests_total", "counter", "Calls to Vault by outcome")
-    metrics.describe(
-        "vault_bridge_vault_request_duration_seconds", "histogram", "Vault call latency"
-    )
-    metrics.describe("vault_bridge_denylist_entries", "gauge", "Revoked, unexpired token ids held")
-    metrics.describe(
-        "vault_bridge_denylist_age_seconds", "gauge", "Seconds since the last denylist refresh"
-    )
-    return metrics
+    return Metrics()

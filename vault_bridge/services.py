@@ -11,6 +11,9 @@ from vault_bridge.auth.session import SessionKey
 from vault_bridge.config import Settings
 from vault_bridge.directory.accounts import Accounts
 from vault_bridge.directory.orgs import Organizations
+from vault_bridge.directory.reconciler import PolicyReconciler, ReconcileLoop
+from vault_bridge.directory.sessions import SessionStore
+from vault_bridge.directory.throttle import Limits, LoginThrottle
 from vault_bridge.directory.users import Directory
 from vault_bridge.metrics import standard_metrics
 from vault_bridge.providers.catalog import load_catalog
@@ -27,7 +30,7 @@ EXTENSION = "vault_bridge"
 
 class Services:
     """Tokens, directory, organizations, provider tokens, grants and jobs over one Vault
-    connection (plus the bundled runner's own, when configured)."""
+    connection (plus the bundled runner's and the policy reconciler's own, when configured)."""
 
     def __init__(
         self,
@@ -35,23 +38,52 @@ class Services:
         client: VaultClient,
         audit: AuditLog | None = None,
         runner_vault: VaultClient | None = None,
+        reconciler_vault: VaultClient | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
+        self._own_audit = audit is None
         self.audit = audit or AuditLog(settings.audit_path)
         self.metrics = standard_metrics()
         client.observer = self.metrics.vault_observer()
         self.catalog = load_catalog()
         self.tokens = TokenService(client, settings, self.audit)
         self.directory = Directory(client, settings)
-        self.orgs = Organizations(client, settings, self.directory, self.audit)
-        self.accounts = Accounts(self.directory, self.tokens, self.orgs, self.audit)
+        self.reconciler = None
+        self.reconcile_loop = None
+        if reconciler_vault is not None:
+            self.reconciler = PolicyReconciler(reconciler_vault, settings)
+            self.reconcile_loop = ReconcileLoop(
+                self.reconciler,
+                interval=settings.reconcile_interval,
+                full_interval=settings.reconcile_full_interval,
+            )
+        self.orgs = Organizations(
+            client, settings, self.directory, self.audit, reconciler=self.reconciler
+        )
+        self.sessions = SessionStore(
+            KV(client, settings.kv_mount), settings.session_lifetime, settings.directory_cache_ttl
+        )
+        limits = Limits(
+            pair=settings.login_pair_limit,
+            address=settings.login_address_limit,
+            account=settings.login_account_limit,
+            window=settings.login_window,
+        )
+        self.accounts = Accounts(
+            self.directory, self.tokens, self.orgs, self.audit, self.sessions, LoginThrottle(limits)
+        )
         self.providers = ProviderTokens(client, settings, self.catalog, self.audit)
         self.grants = RuntimeGrants(client, settings, self.catalog, self.directory, self.audit)
         self.runners = RunnerTokens(client)
         self.session_key = SessionKey(KV(client, settings.kv_mount), settings.secret_key)
         self.authenticator = Authenticator(
-            self.tokens, self.directory, self.audit, self.metrics, settings.session_lifetime
+            self.tokens,
+            self.directory,
+            self.sessions,
+            self.audit,
+            self.metrics,
+            settings.session_lifetime,
         )
         runner = None
         if runner_vault is not None:
@@ -68,13 +100,22 @@ class Services:
         self.metrics.gauge("vault_bridge_denylist_age_seconds", lambda: denylist.age)
 
     def start(self) -> None:
-        """Start background work: keep keys and revocations fresh."""
+        """Start background work: keep keys and revocations fresh (and gauges, under gunicorn);
+        reconcile organization policies when this process has the reconciler's identity."""
         self.tokens.start()
+        self.metrics.start()
+        if self.reconcile_loop is not None:
+            self.reconcile_loop.start()
 
     def close(self) -> None:
         """Stop background work."""
+        if self.reconcile_loop is not None:
+            self.reconcile_loop.stop()
         self.jobs.close()
         self.tokens.close()
+        self.metrics.close()
+        if self._own_audit:
+            self.audit.close()
 
 
 def current_services() -> Services:

@@ -19,9 +19,9 @@ from werkzeug.wrappers import Response
 from vault_bridge import scopes
 from vault_bridge.api.errors import http_error_response
 from vault_bridge.auth.csrf import check_csrf, csrf_token
-from vault_bridge.auth.session import check_session_store, session_user_id
+from vault_bridge.auth.session import check_session_store
 from vault_bridge.directory.users import User
-from vault_bridge.errors import ServiceUnavailable, VaultBridgeError
+from vault_bridge.errors import ServiceUnavailable, Unauthenticated, VaultBridgeError
 from vault_bridge.services import Services, current_services
 from vault_bridge.timeutil import parse_iso
 
@@ -87,11 +87,11 @@ def init_web(app: Flask) -> None:
     login.init_app(app)
 
     def load_user(user_id: str) -> WebUser | None:
-        svc = services()
-        if session_user_id(svc.settings.session_lifetime) != user_id:
+        try:
+            user = services().authenticator.session_user()  # the record, not only the cookie
+        except Unauthenticated:
             return None
-        user = svc.directory.active_user(user_id)
-        return WebUser(user) if user else None
+        return WebUser(user) if user.id == user_id else None
 
     login.user_loader(load_user)
 
@@ -119,21 +119,6 @@ def init_web(app: Flask) -> None:
         check_session_store()  # the session key lives in Vault: no Vault, no sessions
         if request.method == "POST":
             check_csrf(FORM_EXPIRED)
-
-    @app.after_request
-    def secure_pages(response: Response) -> Response:
-        if request.blueprint == "web":
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
-            )
-            if request.endpoint != "web.static":
-                response.headers["Cache-Control"] = "no-store"
-        return response
 
     from vault_bridge.web import views  # noqa: F401 - registers the routes on bp
 

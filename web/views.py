@@ -30,6 +30,7 @@ from vault_bridge.errors import (
     TooManyRequests,
     Unauthenticated,
     VaultBridgeError,
+    error_headers,
 )
 from vault_bridge.ids import check_token_id
 from vault_bridge.timeutil import now_utc, parse_iso
@@ -57,7 +58,8 @@ def web_error(exc: Exception) -> Any:
             type(exc).__name__,
             exc_info=current_app.debug or current_app.testing,
         )
-    return render_error(exc)
+    page, status = render_error(exc)
+    return page, status, error_headers(exc) if isinstance(exc, VaultBridgeError) else {}
 
 
 def safe_next(target: str | None) -> str:
@@ -92,8 +94,8 @@ def login() -> Any:
     except (Unauthenticated, TooManyRequests) as exc:
         message = "Wrong username or password." if isinstance(exc, Unauthenticated) else exc.message
         page = render_template("login.html", next=next_url, username=username, error=message)
-        return page, exc.status
-    start_session(user)
+        return page, exc.status, error_headers(exc)
+    start_session(user, services().sessions, request.remote_addr)
     login_user(WebUser(user))
     flash(f"Welcome, {user.display_name}.", "success")
     return redirect(safe_next(next_url))
@@ -107,7 +109,7 @@ def logout() -> Any:
             return go("web.login")
         return render_template("logout.html")
     logout_user()
-    end_session()
+    end_session(services().sessions)
     flash("You are signed out.", "info")
     return go("web.login")
 

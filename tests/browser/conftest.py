@@ -1,16 +1,15 @@
-"""Headless Chromium (Debian's package) driven by Playwright, against a live server."""
+"""Headless Chromium (Debian's package, else Playwright's own) driven by Playwright."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = os.environ.get("VAULT_BRIDGE_CHROMIUM", "/usr/bin/chromium")
+from tests.browser import chromium
+
 FLAGS = [
     "--headless=new",
     "--no-sandbox",
@@ -26,12 +25,13 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: `apt-get install chromium` (.ci/run does)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        executable = chromium.executable(playwright)
+        if executable is None:
+            pytest.fail(chromium.missing_message(chromium.configured()), pytrace=False)
+        browser = playwright.chromium.launch(executable_path=executable, args=FLAGS, headless=True)
         yield browser
         browser.close()
 
@@ -41,7 +41,7 @@ def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(20_000)  # generous: a loaded machine renders slowly
     yield page
     context.close()
 

@@ -197,3 +197,44 @@ def test_error_pages_and_narrow_screens(page, live, make_user, shot) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 380, width
     shot(page, "11-narrow")
+
+
+def test_pages_work_under_a_csp_without_inline_script(page, live, make_user) -> None:
+    """The pages' behaviour (expiry picker, select-on-focus, context switcher) comes from the
+    static script alone: Chromium enforces the CSP and reports no violation."""
+    server = live()
+    account = make_user("ucsp")
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    sign_in(page, server.url, account)
+    assert page.locator("#custom-date").is_hidden()
+    page.get_by_label("Expires").select_option("custom")
+    assert page.locator("#custom-date").is_visible()  # toggled by app.js
+    page.get_by_label("Expires").select_option("7")
+    page.get_by_label("Name").fill("csp check")
+    page.get_by_role("button", name="Create token").click()
+    field = page.get_by_label("New token value")
+    page.get_by_role("button", name="Copy").focus()
+    field.focus()
+    selected = page.evaluate(
+        "() => { const f = document.getElementById('new-token-value');"
+        " return f.selectionEnd - f.selectionStart; }"
+    )
+    assert selected == len(field.input_value())
+    # an inline script injected into the page is refused by the browser
+    page.evaluate(
+        "() => { const s = document.createElement('script');"
+        " s.textContent = 'window.injected = true'; document.body.appendChild(s); }"
+    )
+    assert page.evaluate("() => window.injected === undefined")
+    assert any("script-src" in text for text in violations), violations
+    assert all("script-src" in text for text in violations), violations
+    for path in ("/settings/provider-access-tokens", "/organizations", "/logout"):
+        violations.clear()
+        page.goto(f"{server.url}{path}")
+        assert violations == [], (path, violations)

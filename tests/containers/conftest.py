@@ -78,6 +78,28 @@ class Stack:
         """Run a command in the service's running container."""
         return self.compose("exec", "-T", service, *command, check=check, timeout=120)
 
+    def wait_for_policy(self, name: str, within: float) -> str | None:
+        """The text of Vault policy ``name`` once it exists (read with the administrator
+        credential, in a one-off bootstrap container), None when it did not appear in time."""
+        probe = (
+            "import sys, time\n"
+            "from vault_bridge.config import Settings\n"
+            "from vault_bridge.vault.client import VaultClient\n"
+            "s = Settings.from_env()\n"
+            "c = VaultClient(s.vault_addr, role_id=s.role_id, secret_id=s.secret_id)\n"
+            f"deadline = time.monotonic() + {within}\n"
+            "while time.monotonic() < deadline:\n"
+            f"    body = c.read('sys/policies/acl/{name}')\n"
+            "    if body:\n"
+            "        print(body['data']['policy']); sys.exit(0)\n"
+            "    time.sleep(0.5)\n"
+        )
+        done = self.compose(
+            "run", "--rm", "-T", "--no-deps", "--entrypoint", "python3", "bootstrap", "-c", probe,
+            timeout=180,
+        )  # fmt: skip
+        return done.stdout or None
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:

@@ -24,9 +24,15 @@ DIRECTORY_CACHE_TTL = 2.0  # VAULT_BRIDGE_DIRECTORY_CACHE_TTL, not set in docker
 VOLUMES = {
     "init": {"openbao-secrets", "openbao-data", "openbao-logs", "admin-credential"},
     "openbao": {"openbao-secrets", "openbao-data", "openbao-logs"},
-    "bootstrap": {"admin-credential", "service-credential", "runner-credential"},
+    "bootstrap": {
+        "admin-credential",
+        "service-credential",
+        "runner-credential",
+        "reconciler-credential",
+    },
     "replica-1": {"service-credential"},
     "replica-2": {"service-credential"},
+    "reconciler": {"reconciler-credential"},
     "runner": {"runner-credential"},
 }
 
@@ -144,6 +150,9 @@ def test_org_token_reaches_the_runner_container_through_a_grant(stack: Stack) ->
     org = f"acme-{uuid.uuid4().hex[:8]}"
     created = with_pat("POST", f"{two}/api/v1/orgs", pat, json={"id": org, "display_name": "Acme"})
     assert created.status_code == 201, created.text
+    # the reconciler container, not the replica, writes the organization's policies
+    policy = stack.wait_for_policy(f"vault-bridge-org-{org}-maintain", within=15)
+    assert policy is not None and f"orgs/{org}/provider-access-tokens" in policy
     # other processes learn of the new membership within the directory cache bound (2 s)
     value = secrets.token_urlsafe(40)
     stored = until_not(

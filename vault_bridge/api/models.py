@@ -56,6 +56,17 @@ class Login(RequestModel):
     password: Annotated[str, BeforeValidator(_text_or_empty)] = Field("", max_length=4096)
 
 
+class ChangePassword(RequestModel):
+    """A new password, proven by the current one; every other session of the account ends."""
+
+    current_password: Annotated[str, BeforeValidator(_text_or_empty)] = Field(
+        "", max_length=4096, json_schema_extra=coded("wrong_password")
+    )
+    new_password: str = Field(
+        min_length=8, max_length=256, json_schema_extra=coded("invalid_password")
+    )
+
+
 class Profile(BaseModel):
     """An account's public fields."""
 

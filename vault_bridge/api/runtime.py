@@ -22,7 +22,7 @@ def issue_grant() -> tuple[Response, int]:
     wanted = body(GrantRequest)
     principal = current_principal()
     grant = current_services().grants.issue(
-        principal.user.id, principal.org, wanted.provider, wanted.job_id
+        principal.user, principal.org, wanted.provider, wanted.job_id
     )
     response = jsonify(grant)
     response.headers["Cache-Control"] = "no-store"

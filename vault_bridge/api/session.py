@@ -25,10 +25,11 @@ bp = Blueprint("session", __name__, url_prefix="/api/v1/session")
 def login() -> tuple[Response, int]:
     """Check the password with Vault and start a session."""
     credentials = body(Login)
-    user = current_services().accounts.sign_in(
+    services = current_services()
+    user = services.accounts.sign_in(
         credentials.username, credentials.password, request.remote_addr
     )
-    csrf = start_session(user)
+    csrf = start_session(user, services.sessions, request.remote_addr)
     return jsonify({"user": user.as_dict(), "csrf_token": csrf}), 200
 
 
@@ -42,6 +43,6 @@ def login() -> tuple[Response, int]:
     tags=("session",),
 )
 def logout() -> tuple[str, int]:
-    """End the session."""
-    end_session()
+    """End the session on every replica: its record in Vault goes before the answer."""
+    end_session(current_services().sessions)
     return "", 204

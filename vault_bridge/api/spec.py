@@ -43,15 +43,26 @@ def _api_key(key: str, description: str, header: str, where: InType) -> Security
     return SecurityScheme(name=key, data=data)
 
 
+BOTH_HEADERS = (
+    "Sent in both Authorization and X-Auth-Token, the two must carry the same token: different "
+    "values are refused with 400 ambiguous_credentials."
+)
+
 SECURITY_SCHEMES = [
     SecurityScheme(
         name="bearer",
         data=SecuritySchemeData(
-            type=SecureType.HTTP, scheme="bearer", bearer_format="JWT", description="A PAT"
+            type=SecureType.HTTP,
+            scheme="bearer",
+            bearer_format="JWT",
+            description=f"A PAT. {BOTH_HEADERS}",
         ),
     ),
     _api_key(
-        "patHeader", "A PAT, in the header PLANQK clients send", "X-Auth-Token", InType.HEADER
+        "patHeader",
+        f"A PAT, in the header PLANQK clients send. {BOTH_HEADERS}",
+        "X-Auth-Token",
+        InType.HEADER,
     ),
     _api_key(
         "session",

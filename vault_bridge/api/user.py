@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, session
 
 from vault_bridge.api.models import (
+    ChangePassword,
     CreatedToken,
     CreateToken,
     Me,
@@ -129,4 +130,27 @@ def revoke_token(token_id: str) -> tuple[str, int]:
     check_token_id(token_id)
     user = current_principal().user
     current_services().tokens.revoke(user.id, token_id, actor=user.id)
+    return "", 204
+
+
+@bp.put("/password")
+@require(scopes=(), session_only=True)
+@api_operation(
+    "user",
+    {204: None},
+    json=ChangePassword,
+    change=True,
+    security=SESSION_CHANGE,
+    errors=(400, 401, 403, 429, 503),
+)
+def change_password() -> tuple[str, int]:
+    """Change the caller's password; every other session of the account ends, on every
+    replica (this one stays signed in)."""
+    wanted = body(ChangePassword)
+    current_services().accounts.change_password(
+        current_principal().user,
+        wanted.current_password,
+        wanted.new_password,
+        keep_session=str(session.get("sid") or ""),
+    )
     return "", 204

@@ -3,6 +3,7 @@ optionally acting in an organization (``X-OrganizationId``)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 from typing import Literal
@@ -11,9 +12,10 @@ from flask import request
 
 from vault_bridge.audit import AuditLog
 from vault_bridge.auth.csrf import SAFE_METHODS, check_csrf
-from vault_bridge.auth.session import end_session, session_user_id
+from vault_bridge.auth.session import end_session, session_claims
+from vault_bridge.directory.sessions import SessionStore
 from vault_bridge.directory.users import Directory, User
-from vault_bridge.errors import Forbidden, Unauthenticated, VaultBridgeError
+from vault_bridge.errors import BadRequest, Forbidden, Unauthenticated, VaultBridgeError
 from vault_bridge.ids import check_account_id, is_account_id
 from vault_bridge.metrics import Metrics
 from vault_bridge.tokens.service import TokenService
@@ -36,15 +38,24 @@ class Principal:
 
 
 def bearer_token() -> str | None:
-    """The PAT sent with the request, if any."""
+    """The PAT sent with the request, if any; 400 ``ambiguous_credentials`` when
+    ``Authorization`` and ``X-Auth-Token`` both carry one and they differ."""
     header = request.headers.get("Authorization")
+    sent = request.headers.get("X-Auth-Token")
+    bearer = None
     if header is not None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthenticated("Authorization must be 'Bearer <token>'", code="invalid_token")
-        return value.strip()
-    sent = request.headers.get("X-Auth-Token")
-    return None if sent is None else sent.strip()
+        bearer = value.strip()
+    if sent is None:
+        return bearer
+    if bearer is not None and sent.strip() != bearer:
+        raise BadRequest(
+            "Authorization and X-Auth-Token carry different tokens: send one",
+            code="ambiguous_credentials",
+        )
+    return sent.strip()
 
 
 class Authenticator:
@@ -54,12 +65,14 @@ class Authenticator:
         self,
         tokens: TokenService,
         directory: Directory,
+        sessions: SessionStore,
         audit: AuditLog,
         metrics: Metrics,
         session_lifetime: float,
     ) -> None:
         self.tokens = tokens
         self.directory = directory
+        self.sessions = sessions
         self.audit = audit
         self.metrics = metrics
         self.session_lifetime = session_lifetime
@@ -99,14 +112,18 @@ class Authenticator:
                     f"the owners of organization {place} blocked this access token there",
                     code="token_blocked",
                 )
-        if self.tokens.touch(token, request.remote_addr, [p for p in places if p]):
-            self.audit.record(
+        self.tokens.touch(
+            token,
+            request.remote_addr,
+            [p for p in places if p],
+            on_first_use=lambda: self.audit.record(  # the address counts once this is written
                 "pat.use",
                 actor=token.user,
                 target=token.token_id,
                 owner=token.user,
                 note="first use from this address",
-            )
+            ),
+        )
 
     def _by_token(self, token: str) -> Principal:
         try:
@@ -121,13 +138,33 @@ class Authenticator:
         return Principal(user=user, via="pat", token=verified)
 
     def _by_session(self) -> Principal:
-        user_id = session_user_id(self.session_lifetime)
-        if user_id is None:
-            raise Unauthenticated("authentication required", code="unauthenticated")
-        user = self.directory.active_user(user_id)
-        if user is None:
-            end_session()
-            raise Unauthenticated("the session's user no longer exists", code="user_not_found")
+        user = self.session_user()
         if request.method not in SAFE_METHODS:
             check_csrf()
         return Principal(user=user, via="session")
+
+    def session_user(self) -> User:
+        """The account of this request's session: the cookie names a session whose record still
+        exists and belongs to the account's current entity (Unauthenticated otherwise)."""
+        claims = session_claims(self.session_lifetime)
+        if claims is None:
+            raise Unauthenticated("authentication required", code="unauthenticated")
+        user_id, session_id = claims
+        user = self.directory.active_user(user_id)
+        if user is None:
+            self._end_all(user_id)  # disabled or deleted: its sessions end for good
+            end_session()
+            raise Unauthenticated("the session's user no longer exists", code="user_not_found")
+        owner = self.sessions.owner(user_id, session_id)
+        if owner is not None and owner != user.entity_id:
+            # a session of a newer account than this replica has cached (re-created name)?
+            self.directory.forget(user_id)
+            user = self.directory.active_user(user_id)
+        if owner is None or user is None or owner != user.entity_id:
+            end_session()
+            raise Unauthenticated("the session has ended: sign in again", code="session_ended")
+        return user
+
+    def _end_all(self, user_id: str) -> None:
+        with contextlib.suppress(VaultBridgeError):  # refused anyway; a later request retries
+            self.sessions.end_all(user_id)

@@ -1,4 +1,5 @@
-"""Browser sessions: a signed cookie naming the user, its start and its CSRF token.
+"""Browser sessions: a signed cookie naming the user, the session's id, its start and its CSRF
+token; the session itself is a record in Vault (``directory.sessions``), so it can end.
 
 The cookie's signing key is shared by every replica through Vault (created by bootstrap).
 """
@@ -13,8 +14,10 @@ from flask.sessions import NullSession, SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
 from vault_bridge.auth.csrf import new_csrf_token
+from vault_bridge.directory.sessions import SessionStore
 from vault_bridge.directory.users import User
 from vault_bridge.errors import ServiceUnavailable, VaultBridgeError
+from vault_bridge.ids import is_account_id
 from vault_bridge.vault.kv import KV
 from vault_bridge.vault.names import SESSION_KEY_PATH
 
@@ -81,31 +84,44 @@ def check_session_store() -> None:
     )
 
 
-def start_session(user: User) -> str:
-    """Sign the user in; returns the CSRF token the client must send back."""
+def start_session(user: User, store: SessionStore, address: str | None) -> str:
+    """Sign the user in (a new session record, bound to the account's entity); returns the CSRF
+    token the client must send back."""
     check_session_store()
+    session_id = store.create(user.id, user.entity_id, address)
     session.clear()
     session.permanent = True
     session["user"] = user.id
+    session["sid"] = session_id
     session["started"] = int(time.time())
     return new_csrf_token()
 
 
-def end_session() -> None:
-    """Sign out."""
-    if not isinstance(session, NullSession):
-        session.clear()
+def end_session(store: SessionStore | None = None) -> None:
+    """Sign out: the session's record goes (with ``store``), then the cookie's content."""
+    if isinstance(session, NullSession):
+        return
+    user_id, session_id = session.get("user"), session.get("sid")
+    if store is not None and isinstance(user_id, str) and is_account_id(user_id):
+        store.end(user_id, session_id)
+    session.clear()
 
 
-def session_user_id(lifetime: float) -> str | None:
-    """The user id of the current session, if it has one that has not outlived ``lifetime``;
-    503 when a session cookie was sent but cannot be read now (Vault away)."""
+def session_claims(lifetime: float) -> tuple[str, str] | None:
+    """(user id, session id) of the current session cookie, if it has both and has not outlived
+    ``lifetime``; 503 when a session cookie was sent but cannot be read now (Vault away)."""
     if current_app.config["SESSION_COOKIE_NAME"] in request.cookies:
         check_session_store()
     user_id = session.get("user")
+    session_id = session.get("sid")
     started = session.get("started", 0)
-    if not isinstance(user_id, str) or not isinstance(started, int | float):
+    if (
+        not isinstance(user_id, str)
+        or not is_account_id(user_id)
+        or not isinstance(session_id, str)
+        or not isinstance(started, int | float)
+    ):
         return None
     if time.time() - started > lifetime:
         return None
-    return user_id
+    return user_id, session_id

@@ -13,7 +13,7 @@ from vault_bridge.api.models import ContextHeaders
 from vault_bridge.api.spec import ANY_AUTH, ANY_AUTH_CHANGE, operation
 from vault_bridge.auth import current_principal, require
 from vault_bridge.compat.models import Accounts, Authorized, PlanqkError
-from vault_bridge.errors import VaultBridgeError
+from vault_bridge.errors import VaultBridgeError, error_headers
 from vault_bridge.services import current_services
 
 bp = Blueprint("qc_catalog", __name__, url_prefix="/qc-catalog")
@@ -25,7 +25,9 @@ R = TypeVar("R")
 def planqk_error(exc: VaultBridgeError) -> tuple[Response, int]:
     """PLANQK clients read ``errorMessage``; the usual error object rides along."""
     body = {"errorMessage": exc.message, "error": {"code": exc.code, "message": exc.message}}
-    return jsonify(body), exc.status
+    response = jsonify(body)
+    response.headers.update(error_headers(exc))
+    return response, exc.status
 
 
 def _operation(

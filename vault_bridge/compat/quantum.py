@@ -29,7 +29,7 @@ from vault_bridge.compat.models import (
     QuantumError,
     SubmitJob,
 )
-from vault_bridge.errors import NotFound, VaultBridgeError
+from vault_bridge.errors import NotFound, VaultBridgeError, error_headers
 from vault_bridge.runtime.jobs import BackendRecord, JobRequest, find_backend, load_backends
 from vault_bridge.runtime.runner import Job as JobRecord
 from vault_bridge.services import current_services
@@ -74,7 +74,9 @@ def sdk_error(exc: VaultBridgeError) -> tuple[Response, int]:
         "detail": exc.message,
         "status": exc.status,
     }
-    return jsonify(body), exc.status
+    response = jsonify(body)
+    response.headers.update(error_headers(exc))
+    return response, exc.status
 
 
 def _operation(
@@ -144,7 +146,7 @@ def submit_job() -> Response:
     does the rest."""
     principal = current_principal()
     submitted = job_request(body(SubmitJob))
-    job = current_services().jobs.submit(principal.user.id, principal.org, submitted)
+    job = current_services().jobs.submit(principal.user, principal.org, submitted)
     return jsonify(public_job(job))
 
 

@@ -1,18 +1,24 @@
 """Organizations: a profile in KV, and one identity group per role holding the members' entities.
 
 ``vault-bridge-org-<org>-owner``, ``-maintainer`` and ``-viewer`` are internal groups; owners and
-maintainers carry the policy ``vault-bridge-org-<org>-maintain``, viewers ``-view``. An operator
-can change memberships with the Vault CLI; replicas honour it within the directory cache TTL.
+maintainers carry the policy ``vault-bridge-org-<org>-maintain``, viewers ``-view``. The service
+creates the groups and manages their members; the policies, and putting them on the groups, are
+the reconciler's (``directory.reconciler``), which the service asks with a marker after each
+creation and deletion (and runs at once when this process has the reconciler's identity). An
+operator can change memberships with the Vault CLI; replicas honour it within the directory cache
+TTL.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from vault_bridge.audit import AuditLog
 from vault_bridge.config import Settings
+from vault_bridge.directory.reconciler import PolicyReconciler
 from vault_bridge.directory.users import ROLE_RANK, Directory, User
-from vault_bridge.errors import BadRequest, Conflict, Forbidden, NotFound
+from vault_bridge.errors import BadRequest, Conflict, Forbidden, NotFound, VaultBridgeError
 from vault_bridge.ids import check_account_id, has_control_characters
 from vault_bridge.timeutil import iso, now_utc
 from vault_bridge.vault.client import CasConflict, VaultClient
@@ -20,21 +26,18 @@ from vault_bridge.vault.identity import Identity
 from vault_bridge.vault.kv import KV
 from vault_bridge.vault.locks import Lease
 from vault_bridge.vault.names import (
-    ORG_POLICY_KINDS,
-    ORG_ROLE_POLICY,
     ORG_ROLES,
     lease_path,
     org_folder,
     org_group_name,
     org_members_lease,
-    org_policy_name,
     org_profile_path,
     pat_blocks_path,
+    reconcile_path,
 )
-from vault_bridge.vault.policies import OrgPolicyTemplates
-from vault_bridge.vault.sys import Sys
 
 ROLES = ORG_ROLES
+log = logging.getLogger(__name__)
 
 
 def check_role(role: object) -> str:
@@ -61,15 +64,19 @@ class Organizations:
     """Create, inspect and delete organizations; manage their members."""
 
     def __init__(
-        self, client: VaultClient, settings: Settings, directory: Directory, audit: AuditLog
+        self,
+        client: VaultClient,
+        settings: Settings,
+        directory: Directory,
+        audit: AuditLog,
+        reconciler: PolicyReconciler | None = None,
     ) -> None:
         self.settings = settings
         self.directory = directory
         self.audit = audit
         self.kv = KV(client, settings.kv_mount)
         self.identity = Identity(client)
-        self.sys = Sys(client)
-        self.templates = OrgPolicyTemplates(settings)
+        self.reconciler = reconciler  # the reconciler's identity, when this process has it
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -157,14 +164,13 @@ class Organizations:
         except CasConflict:
             raise Conflict(f"organization {org} already exists", code="org_exists") from None
         try:
-            for policy, text in self.templates.for_org(org).items():
-                self.sys.write_policy(policy, text)
             for role in ROLES:
                 members = [owner.entity_id] if role == "owner" else []
                 self._write_group(org, role, members)
         except Exception:
             self._remove_everything(org)
             raise
+        self._ask_for_policies(org)
         self.directory.forget(owner.id)
         self.audit.record("org.create", actor=actor, target=org, owner=org, member=owner.id)
         return profile
@@ -172,10 +178,19 @@ class Organizations:
     def _write_group(self, org: str, role: str, members: list[str]) -> None:
         self.identity.write_group(
             org_group_name(org, role),
-            policy=org_policy_name(org, ORG_ROLE_POLICY[role]),
             metadata={"vault_bridge_org": org, "role": role},
             member_entity_ids=members,
         )
+
+    def _ask_for_policies(self, org: str) -> None:
+        """Leave a marker for the reconciler, and run it now when this process may."""
+        self.kv.write(reconcile_path(org), {"requested_at": iso(now_utc())})
+        if self.reconciler is None:
+            return
+        try:
+            self.reconciler.handle(org)
+        except VaultBridgeError as exc:  # the marker stays: the reconciler's loop retries
+            log.warning("organization policies of %s not reconciled yet: %s", org, exc.message)
 
     def set_member(self, org: str, user_id: object, role: object, actor: str) -> dict[str, str]:
         """Add a member or change their role; the last owner cannot be demoted (409)."""
@@ -261,8 +276,7 @@ class Organizations:
         self.kv.destroy(pat_blocks_path(org))
         for role in ROLES:
             self.identity.delete_group(org_group_name(org, role))
-        for kind in ORG_POLICY_KINDS:
-            self.sys.delete_policy(org_policy_name(org, kind))
+        self._ask_for_policies(org)  # the profile is gone: the reconciler deletes the policies
 
     @staticmethod
     def _role_in(groups: dict[str, dict[str, Any]], entity_id: str) -> str | None:

@@ -94,7 +94,7 @@ class Directory:
             "created_at": created,
             "vault_bridge": "user",
         }
-        entity_id = self.identity.write_entity(user_id, metadata, [])
+        entity_id = self.identity.write_entity(user_id, metadata)
         self.identity.ensure_alias(entity_id, user_id, self.userpass.mount_accessor())
         self.userpass.write_user(user_id, password=password, policy=USER_POLICY)
         self._cache.pop(user_id, None)

@@ -15,6 +15,8 @@ from vault_bridge.ids import is_account_id
 FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 MAX_VALUE = 4096
 MAX_SHOWN_BYTES = 512  # non-secret values live in KV custom metadata: Vault takes 512 bytes
+LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+API_HOST = re.compile(rf"(?:\*\.)?{LABEL}(?:\.{LABEL})+")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Provider:
     website: str
     planqk: str
     fields: tuple[Field, ...]
+    api_hosts: tuple[str, ...] = ()  # hosts a credential may point the runner at
 
     def field(self, name: str) -> Field | None:
         """The field called ``name``."""
@@ -148,6 +151,9 @@ def parse_catalog(text: str) -> Catalog:
             raise ValueError(f"{entry['id']}: at least one field must be required")
         if len({f.name for f in fields}) != len(fields):
             raise ValueError(f"{entry['id']}: duplicate field names")
+        hosts = tuple(entry.get("api_hosts", ()))
+        if not all(isinstance(h, str) and API_HOST.fullmatch(h) for h in hosts):
+            raise ValueError(f"{entry['id']}: api_hosts must be host names or '*.' + a host name")
         providers.append(
             Provider(
                 id=entry["id"],
@@ -155,6 +161,7 @@ def parse_catalog(text: str) -> Catalog:
                 website=entry.get("website", ""),
                 planqk=entry.get("planqk", ""),
                 fields=tuple(fields),
+                api_hosts=hosts,
             )
         )
     if len({p.id for p in providers}) != len(providers):

@@ -2,24 +2,41 @@
 
 Write-only: nothing here returns a secret field's value except ``read_credential``, which only the
 run-time delivery path may call.
+
+No lease: a write is a check-and-set of the data (a lost race is retried on top of the winner:
+the last writer wins, no write is lost), then a merge patch of the custom metadata describing
+that version (``data_version``), with ``updated_by_v<N>`` naming the writer of version N. Only
+the description of the current version may stand: a writer that finds it overwritten by an older
+one rebuilds it from the data and ``updated_by_v<N>``, and a reader that finds it not written yet
+(a write in progress, or a writer that died) describes the data itself. A writer that dies
+leaves nothing that holds up the next one.
 """
 
 from __future__ import annotations
 
-from typing import TypedDict
+import logging
+import random
+import re
+import time
+from typing import Any, TypedDict
 
 from vault_bridge.audit import AuditLog
 from vault_bridge.config import Settings
-from vault_bridge.errors import BadRequest, NotFound
+from vault_bridge.errors import BadRequest, Conflict, NotFound
 from vault_bridge.ids import check_account_id
 from vault_bridge.providers.catalog import Catalog, Provider
 from vault_bridge.timeutil import iso, now_utc
-from vault_bridge.vault.client import VaultClient
+from vault_bridge.vault.client import CasConflict, VaultClient
 from vault_bridge.vault.kv import KV
-from vault_bridge.vault.locks import Lease
-from vault_bridge.vault.names import OwnerKind, provider_folder, provider_lease, provider_path
+from vault_bridge.vault.names import OwnerKind, provider_folder, provider_path
 
 __all__ = ["FieldState", "OwnerKind", "ProviderTokens", "TokenMetadata", "hint"]
+
+log = logging.getLogger(__name__)
+ATTEMPTS = 5  # rounds of describing the current version before leaving it to readers
+WRITE_PATIENCE = 5.0  # seconds of data writes lost to concurrent writers before 409 busy
+WRITER = "updated_by_v"  # + a version number: who wrote that version
+WRITER_KEY = re.compile(r"updated_by_v(\d+)")
 
 
 class FieldState(TypedDict, total=False):
@@ -61,6 +78,7 @@ class ProviderTokens:
         self.kv = KV(client, settings.kv_mount)
         self.catalog = catalog
         self.audit = audit
+        self._jitter = random.Random()  # noqa: S311 - spreads retries, guards nothing
 
     def list(self, kind: OwnerKind, owner: str) -> list[TokenMetadata]:
         """Metadata of every configured provider token of the owner, by provider id."""
@@ -93,26 +111,8 @@ class ProviderTokens:
             raise BadRequest("the body must be a JSON object of fields", code="invalid_json")
         values = provider.validate(body)
         path = provider_path(kind, owner, provider.id)
-        with Lease(self.kv, provider_lease(kind, owner, provider.id)).hold():
-            meta = self.kv.read_metadata(path)
-            current = int((meta or {}).get("current_version") or 0)
-            version = self.kv.write(path, values, cas=current)
-            custom = {
-                "provider": provider.id,
-                "owner": f"{kind}/{owner}",
-                "updated_by": actor,
-                "updated_at": iso(now_utc()) or "",
-                "data_version": str(version),
-            }
-            for field in provider.fields:
-                if field.name not in values:
-                    continue
-                if field.secret:
-                    custom[f"hint_{field.name}"] = hint(values[field.name])
-                else:
-                    custom[f"field_{field.name}"] = values[field.name]
-            self.kv.write_metadata(path, custom)
-        created = current == 0
+        version, created = self._write(path, values)
+        self._publish(path, provider, f"{kind}/{owner}", version, values, actor)
         self.audit.record(
             "provider_token.set" if created else "provider_token.replace",
             actor=actor,
@@ -137,6 +137,55 @@ class ProviderTokens:
             "provider_token.delete", actor=actor, target=provider.id, owner=f"{kind}/{owner}"
         )
 
+    def _write(self, path: str, values: dict[str, str]) -> tuple[int, bool]:
+        """Write a new version with check-and-set; (its number, whether it is the first)."""
+        deadline = time.monotonic() + WRITE_PATIENCE
+        pause = 0.005
+        while True:
+            meta = self.kv.read_metadata(path)
+            current = int((meta or {}).get("current_version") or 0)
+            try:
+                return self.kv.write(path, values, cas=current), current == 0
+            except CasConflict:
+                pass  # another writer came first: write on top of theirs
+            if time.monotonic() > deadline:
+                raise Conflict(
+                    "the token is being changed by others right now; try again", code="busy"
+                )
+            time.sleep(self._jitter.uniform(0, pause))  # spread the writers that collided
+            pause = min(pause * 2, 0.2)
+
+    def _publish(
+        self,
+        path: str,
+        provider: Provider,
+        owner: str,
+        version: int,
+        values: dict[str, Any],
+        actor: str,
+    ) -> None:
+        """Make the custom metadata describe the current version: ours, or a newer one whose
+        description ours may just have overwritten."""
+        for _ in range(ATTEMPTS):
+            meta = self.kv.read_metadata(path)
+            if meta is None:
+                return  # deleted meanwhile
+            custom = meta.get("custom_metadata") or {}
+            current = int(meta.get("current_version") or 0)
+            if custom.get("data_version") == str(current):
+                return  # the current version is described
+            if current != version:  # a newer version (or a recreated secret)
+                if f"{WRITER}{current}" not in custom:
+                    return  # its writer has yet to describe it, and will after us
+                secret = self.kv.read(path)
+                if secret is None or secret.version != current:
+                    continue
+                version, values, actor = current, secret.data, custom[f"{WRITER}{current}"]
+            self.kv.patch_metadata(
+                path, describe_version(provider, owner, version, values, actor, meta)
+            )
+        log.warning("the metadata of %s is not settled after %d rounds", path, ATTEMPTS)
+
     def read_credential(
         self, kind: OwnerKind, owner: str, provider_id: str
     ) -> dict[str, str] | None:
@@ -147,10 +196,21 @@ class ProviderTokens:
         return None if secret is None else dict(secret.data)
 
     def _describe(self, kind: OwnerKind, owner: str, provider: Provider) -> TokenMetadata | None:
-        meta = self.kv.read_metadata(provider_path(kind, owner, provider.id))
+        path = provider_path(kind, owner, provider.id)
+        meta = self.kv.read_metadata(path)
         if meta is None or not KV.is_live(meta):
             return None  # absent, or soft-deleted with `bao kv delete`: not configured
         custom = meta.get("custom_metadata") or {}
+        if custom.get("data_version") != str(meta["current_version"]):
+            # not described yet (a write in progress, a writer that died, a direct write with
+            # the Vault CLI): describe the data itself
+            secret = self.kv.read(path)
+            if secret is not None:
+                actor = custom.get(f"{WRITER}{secret.version}")
+                fresh = describe_version(
+                    provider, f"{kind}/{owner}", secret.version, secret.data, actor, meta
+                )
+                custom = {k: v for k, v in {**custom, **fresh}.items() if v is not None}
         fields: dict[str, FieldState] = {}
         for field in provider.fields:
             if field.secret:
@@ -172,3 +232,37 @@ class ProviderTokens:
             "updated_by": custom.get("updated_by"),
             "version": int(meta["current_version"]),
         }
+
+
+def describe_version(
+    provider: Provider,
+    owner: str,
+    version: int,
+    values: dict[str, Any],
+    actor: str | None,
+    meta: dict[str, Any],
+) -> dict[str, str | None]:
+    """The custom metadata describing one version, as a merge patch: hints of its secret
+    fields, its plain fields (None removes a field it does not have), who wrote it and when;
+    writer keys of older versions are removed."""
+    written = ((meta.get("versions") or {}).get(str(version)) or {}).get("created_time")
+    custom: dict[str, str | None] = {
+        "provider": provider.id,
+        "owner": owner,
+        "updated_by": actor,
+        "updated_at": written[:19] + "Z" if written else iso(now_utc()),
+        "data_version": str(version),
+    }
+    if actor is not None:
+        custom[f"{WRITER}{version}"] = actor
+    for key in meta.get("custom_metadata") or {}:
+        older = WRITER_KEY.fullmatch(key)
+        if older and int(older.group(1)) < version:
+            custom[key] = None
+    for field in provider.fields:
+        value = values.get(field.name)
+        if field.secret:
+            custom[f"hint_{field.name}"] = hint(value) if isinstance(value, str) else None
+        else:
+            custom[f"field_{field.name}"] = value if isinstance(value, str) else None
+    return custom

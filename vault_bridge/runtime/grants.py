@@ -1,10 +1,12 @@
 """Run-time grants: resolve which credential a job may use, and hand it out once, wrapped.
 
-A grant is a self-contained statement (job id, user, context, provider, source, expiry) signed
-with itsdangerous under a key kept in Vault; issuing one needs no Vault write. Redeeming it creates
-``runtime/redeemed/<day>/<id>`` with check-and-set 0 (so it succeeds once, on whichever replica),
-re-checks the user and the membership, and answers with a Vault response-wrapping token for a read
-of the credential: the credential itself never passes through a vault-bridge response.
+A grant is a self-contained statement (job id, user and the identity entity it had, context,
+provider, source, expiry) signed with itsdangerous under a key kept in Vault; issuing one needs no
+Vault write. Redeeming it creates ``runtime/redeemed/<day>/<id>`` with check-and-set 0 (so it
+succeeds once, on whichever replica), re-checks that the user is still the same account (same
+entity: a deleted and re-created name inherits no grant) and the membership, and answers with a
+Vault response-wrapping token for a read of the credential: the credential itself never passes
+through a vault-bridge response.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from itsdangerous import BadData, URLSafeSerializer
 
 from vault_bridge.audit import AuditLog
 from vault_bridge.config import Settings
-from vault_bridge.directory.users import Directory
+from vault_bridge.directory.users import Directory, User
 from vault_bridge.errors import (
     BadRequest,
     Conflict,
@@ -63,6 +65,7 @@ class Grant:
     id: str
     job_id: str
     user: str
+    entity: str  # the account's identity entity when the grant was issued
     context: str | None
     provider: str
     source: str
@@ -85,7 +88,12 @@ class Grant:
         if set(claims) != fields:
             raise ValueError("grant claims do not match")
         grant = cls(**claims)
-        if not isinstance(grant.expires_at, int) or not is_account_id(grant.user):
+        if (
+            not isinstance(grant.expires_at, int)
+            or not is_account_id(grant.user)
+            or not isinstance(grant.entity, str)
+            or not grant.entity
+        ):
             raise ValueError("grant claims are malformed")
         return grant
 
@@ -172,9 +180,11 @@ class RuntimeGrants:
         return configured
 
     def issue(
-        self, user: str, context: str | None, provider_id: object, job_id: object
+        self, account: User, context: str | None, provider_id: object, job_id: object
     ) -> IssuedGrant:
-        """A grant for one job; membership and scopes were checked by the caller just now."""
+        """A grant for one job of ``account``, bound to its entity; membership and scopes were
+        checked by the caller just now."""
+        user = account.id
         provider = self.catalog.get(provider_id)
         checked_job = check_job_id(job_id)
         source = self.resolve(user, context, provider.id)
@@ -182,6 +192,7 @@ class RuntimeGrants:
             id=secrets.token_hex(16),
             job_id=checked_job,
             user=user,
+            entity=account.entity_id,
             context=context,
             provider=provider.id,
             source=source,
@@ -263,7 +274,11 @@ class RuntimeGrants:
         (TTL at most 60 s) for the credential's read."""
         grant = self.parse(sealed)
         user = self.directory.active_user(grant.user)
-        if user is None:
+        if user is not None and user.entity_id != grant.entity:
+            self.directory.forget(grant.user)  # this replica's copy may predate a re-creation
+            user = self.directory.active_user(grant.user)
+        if user is None or user.entity_id != grant.entity:
+            # gone, disabled, or deleted and the name taken again: not the grant's account
             raise Forbidden("the job's user no longer exists", code="user_not_found")
         if grant.context is not None and grant.context not in user.memberships:
             raise Forbidden(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, TypedDict, cast
 
+from vault_bridge.directory.users import User
 from vault_bridge.errors import BadRequest, NotFound, ServiceUnavailable
 from vault_bridge.runtime.grants import RuntimeGrants
 from vault_bridge.runtime.runner import BundledRunner, Job, Mapping
@@ -109,8 +110,9 @@ class Jobs:
         self.grants = grants
         self.runner = runner
 
-    def submit(self, user: str, context: str | None, request: JobRequest) -> Job:
+    def submit(self, account: User, context: str | None, request: JobRequest) -> Job:
         """Check everything, then take a run-time grant, store the job and dispatch it."""
+        user = account.id
         if self.runner is None:
             raise ServiceUnavailable("no job runner is configured", code="no_runner")
         backend = find_backend(request.backend_id)
@@ -126,7 +128,7 @@ class Jobs:
             raise BadRequest("unsupported input_format", code="invalid_input", field="input_format")
         job_id = str(uuid.uuid4())
         mapping = backend["vault_bridge"]
-        grant = self.grants.issue(user, context, mapping["credential"], job_id)
+        grant = self.grants.issue(account, context, mapping["credential"], job_id)
         job: Job = {
             "id": job_id,
             "provider": backend["provider"],

@@ -95,7 +95,10 @@ class BundledRunner:
             book.update(user, job_id, status="RUNNING", started_at=iso(now_utc()))
             redeemed = self.grants.redeem(grant, self.identify(self.vault.token))
             credential = credential_from(redeemed, unwrap(self.vault, redeemed["wrap_token"]))
-            adapter = ADAPTERS[mapping["adapter"]](self.provider_urls.get(mapping["credential"]))
+            provider = self.grants.catalog.providers[mapping["credential"]]
+            adapter = ADAPTERS[mapping["adapter"]](
+                self.provider_urls.get(provider.id), provider.api_hosts
+            )
             outcome = adapter.run(credential.fields, book.get(user, job_id))
             if book.get(user, job_id)["status"] == "CANCELLED":
                 return

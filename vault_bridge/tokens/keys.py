@@ -38,9 +38,10 @@ def kid_for(key_name: str, version: int) -> str:
 class SigningKeys:
     """Cache of the transit key's public versions.
 
-    Refreshed periodically by the token service's maintenance loop, and on a ``kid`` newer than
-    any known version at most once per ``min_refresh`` seconds, so a rotation done with the Vault
-    CLI is picked up without a restart and forged ``kid``s cannot make us hammer Vault.
+    Refreshed by the token service's maintenance loop (whenever Vault's raft index moved, checked
+    every few seconds, and periodically whatever it says), and on a ``kid`` newer than any known
+    version at most once per ``min_refresh`` seconds, so a rotation or a retirement done with the
+    Vault CLI is picked up without a restart and forged ``kid``s cannot make us hammer Vault.
     """
 
     def __init__(
@@ -85,6 +86,11 @@ class SigningKeys:
             self._keys = keys
             self._latest = keys[kid_for(self.transit.key, latest)]
             self._refresh_failed = False
+
+    def accepts(self, kid: str) -> bool:
+        """True while the version named by ``kid`` is still accepted (no Vault call): a cached
+        verification ends when the operator retires its key version."""
+        return kid in self._keys
 
     def latest(self) -> KeyVersion:
         """The version new tokens are signed with (re-read when older than ``max_age``)."""

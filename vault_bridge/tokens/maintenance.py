@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from vault_bridge.errors import VaultBridgeError
 from vault_bridge.tokens.denylist import Denylist
+from vault_bridge.tokens.keys import SigningKeys
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,48 @@ class Task:
     interval: float
     run: Callable[[], object]
     spread: bool = False
+
+
+class KeyWatch:
+    """Re-reads the signing keys when Vault's raft index moved (``raft_index`` reads it from
+    ``sys/leader``, which is not audited, so an idle replica reads no key) and every
+    ``interval`` whatever it says."""
+
+    def __init__(
+        self,
+        keys: SigningKeys,
+        interval: float,
+        raft_index: Callable[[], object] | None = None,
+    ) -> None:
+        self.keys = keys
+        self.interval = interval
+        self.raft_index = raft_index
+        self._index: object = None  # the raft index when the keys were last read
+        self._next = time.monotonic() + interval
+
+    def refresh(self) -> None:
+        """Read the keys now, noting the raft index they were read at."""
+        index = self._raft_index()
+        self.keys.refresh()
+        self._index = index
+        self._next = time.monotonic() + self.interval
+
+    def check(self) -> None:
+        """Read the keys when the index moved or the interval passed."""
+        if time.monotonic() >= self._next:
+            self.refresh()
+            return
+        index = self._raft_index()
+        if index is not None and index != self._index:
+            self.refresh()
+
+    def _raft_index(self) -> object:
+        if self.raft_index is None:
+            return None
+        try:
+            return self.raft_index()
+        except VaultBridgeError:
+            return None  # unknown: the periodic refresh still comes
 
 
 class Maintenance:

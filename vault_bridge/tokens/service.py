@@ -16,7 +16,7 @@ from vault_bridge.timeutil import iso, now_utc, parse_iso
 from vault_bridge.tokens.denylist import Denylist
 from vault_bridge.tokens.index import State, Table, TokenIndex, quietly, state_of
 from vault_bridge.tokens.keys import SigningKeys
-from vault_bridge.tokens.maintenance import Maintenance, Task
+from vault_bridge.tokens.maintenance import KeyWatch, Maintenance, Task
 from vault_bridge.tokens.org_access import OrgAccess
 from vault_bridge.tokens.revocation import Revoker
 from vault_bridge.tokens.rules import (
@@ -34,6 +34,7 @@ from vault_bridge.vault.kv import KV
 from vault_bridge.vault.org_tokens import OrgTokenStore
 from vault_bridge.vault.records import PatRecord, PatRecords
 from vault_bridge.vault.revocations import RevocationStore
+from vault_bridge.vault.sys import Sys
 from vault_bridge.vault.transit import Transit
 
 log = logging.getLogger(__name__)
@@ -93,10 +94,16 @@ class TokenService:
         self.org_access = OrgAccess(OrgTokenStore(kv), self.denylist, audit)
         self.usage = UsageTracker(self.index, org_sink=self.org_access.record)
         self.revoker = Revoker(self.index, self.denylist, self.verifier, audit, self._forget)
+        leader = Sys(client).leader
+        self.key_watch = KeyWatch(
+            self.keys,
+            settings.key_refresh_interval,
+            raft_index=lambda: leader().get("raft_applied_index"),
+        )
         self.maintenance = Maintenance(
             self.denylist,
             [
-                Task("signing-keys", settings.key_refresh_interval, self.keys.refresh),
+                Task("signing-keys", settings.key_check_interval, self.key_watch.check),
                 Task("last-used", settings.last_used_interval, self.usage.flush),
             ],
         )
@@ -110,7 +117,7 @@ class TokenService:
 
     def start(self) -> None:
         """Load keys and denylist, then keep them fresh in the background (idempotent)."""
-        self.maintenance.start(before=self.keys.refresh)
+        self.maintenance.start(before=self.key_watch.refresh)
 
     def _confirm_revocations(self) -> None:
         """Fail closed on a stale denylist. Without the background loop (operator commands, a

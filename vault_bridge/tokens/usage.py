@@ -116,11 +116,18 @@ class UsageTracker:
         return len(self._pending)
 
     def touch(
-        self, token: VerifiedToken, address: str | None = None, orgs: Sequence[str] = ()
+        self,
+        token: VerifiedToken,
+        address: str | None = None,
+        orgs: Sequence[str] = (),
+        on_first_use: Callable[[], object] | None = None,
     ) -> bool:
-        """Note a use; True the first time this replica sees the token used from ``address``."""
+        """Note a use; True the first time this replica sees the token used from ``address``.
+        Then ``on_first_use`` runs (the audit event) and only once it returned is the address
+        remembered: when it raises, the next use is a first use again."""
         now = time.time()
         address = address or ""
+        key = (token.token_id, address)
         with self._lock:
             use = self._pending.get(token.token_id)
             if use is None:
@@ -135,13 +142,15 @@ class UsageTracker:
                     use.addresses = tuple(merge_addresses([address], list(use.addresses)))
                 for org in orgs:
                     use.note_org(org, now)
-            key = (token.token_id, address)
             if key in self._seen:
                 return False
+        if on_first_use is not None:
+            on_first_use()  # outside the lock: it writes the audit log
+        with self._lock:
             if len(self._seen) >= self.max_seen:
                 self._seen.popitem(last=False)
             self._seen[key] = None
-            return True
+        return True
 
     def flush(self, force: bool = False) -> int:
         """Write the uses noted since the last flush: one index update per user (at most

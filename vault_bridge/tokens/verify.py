@@ -1,7 +1,9 @@
 """Verify a PAT: pinned algorithm, every claim, issuer, audience, expiry, then the denylist.
 
-A token seen before is answered from memory (its claims were verified then); the expiry and the
-denylist are checked on every call, so a cached token never outlives its revocation.
+A token seen before is answered from memory (its claims were verified then); the expiry, the
+denylist and the signing key version are checked on every call, so a cached token never outlives
+its revocation nor the retirement of the key that signed it (``min_decryption_version``, within
+the key refresh bound of ``SigningKeys``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class VerifiedToken:
     scopes: frozenset[str]
     expires_at: int
     issued_at: int
+    kid: str = ""  # the signing key version, still accepted or not
     orgs: frozenset[str] | None = None  # the organizations it may act in; None: any of the user's
     personal: bool = True  # may act outside any organization
 
@@ -83,6 +86,9 @@ class Verifier:
             if time.time() >= cached.expires_at + LEEWAY_SECONDS:
                 self._verified.pop(token, None)
                 raise Unauthenticated("the access token has expired", code="token_expired")
+            if not self.keys.accepts(cached.kid):
+                self._verified.pop(token, None)  # its key version was retired since
+                raise Unauthenticated("the access token is invalid", code="invalid_token")
             verified = cached
         else:
             verified = self.check_signature(token)
@@ -169,6 +175,7 @@ class Verifier:
             issued_at=int(claims["iat"]),
             orgs=None if orgs is None else frozenset(orgs),
             personal=personal,
+            kid=kid,
         )
 
     def forget(self, token_ids: Collection[str]) -> None:

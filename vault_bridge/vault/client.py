@@ -228,8 +228,10 @@ class VaultClient:
             text = " ".join(str(error) for error in (exc.errors or []))
             if "check-and-set" in text:
                 raise CasConflict(f"concurrent update of {_where(exc)}") from None
-            if "upgrade from non-versioned to versioned" in text:
-                # a freshly mounted KV v2 on a standby, for a moment: retryable, not our fault
+            if "non-versioned to versioned" in text.lower():
+                # a freshly mounted KV v2 upgrading its storage for a moment ("Upgrading from
+                # non-versioned to versioned data", or "upgrade from ..." on a standby):
+                # retryable, not the caller's fault
                 raise ServiceUnavailable(
                     "Vault is still preparing the KV mount; try again"
                 ) from None
@@ -246,6 +248,11 @@ class VaultClient:
         except (requests.ConnectionError, requests.Timeout):
             raise ServiceUnavailable(f"Vault at {self.addr} is unreachable") from None
         except (hvac.exceptions.InternalServerError, hvac.exceptions.BadGateway):
+            if self._sealed():  # a request caught by a seal in progress: say what it is
+                raise ServiceUnavailable(
+                    "Vault is sealed: an operator must unseal it; nothing was changed",
+                    code="vault_sealed",
+                ) from None
             raise ServiceUnavailable("Vault answered with a server error") from None
         except hvac.exceptions.VaultError as exc:
             raise VaultError(f"Vault refused {_where(exc)} ({type(exc).__name__})") from None
@@ -286,6 +293,13 @@ class VaultClient:
     def delete(self, path: str) -> None:
         """DELETE a path (no error when it is already gone)."""
         self.request("DELETE", path)
+
+    def _sealed(self) -> bool:
+        """True when Vault reports itself sealed now (false when it cannot say)."""
+        try:
+            return bool(self.health().get("sealed"))
+        except ServiceUnavailable:
+            return False
 
     def health(self) -> JSON:
         """Read sys/health without raising on sealed/uninitialized; ServiceUnavailable if down.

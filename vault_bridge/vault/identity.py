@@ -21,14 +21,15 @@ class Identity:
             self.client.call(lambda vault: vault.secrets.identity.read_entity_by_name(name))
         )
 
-    def write_entity(self, name: str, metadata: dict[str, str], policies: list[str]) -> str:
-        """Create or update an entity by name and return its id.
+    def write_entity(self, name: str, metadata: dict[str, str]) -> str:
+        """Create or update an entity by name (its metadata only, never its policies) and
+        return its id.
 
         Supported methods: POST: /identity/entity/name/{name}
         """
         self.client.call(
             lambda vault: vault.secrets.identity.create_or_update_entity_by_name(
-                name, metadata=metadata, policies=policies
+                name, metadata=metadata
             )
         )
         entity_id = (self.read_entity(name) or {}).get("id")
@@ -84,9 +85,10 @@ class Identity:
         return data_of(self.client.call(lambda vault: vault.secrets.identity.read_group(group_id)))
 
     def write_group(
-        self, name: str, *, policy: str, metadata: dict[str, str], member_entity_ids: list[str]
+        self, name: str, *, metadata: dict[str, str], member_entity_ids: list[str]
     ) -> None:
-        """Create or update an internal group by name (one policy, members replaced).
+        """Create or update an internal group by name: its members (replaced) and metadata; its
+        policies stay as they are (the reconciler sets them).
 
         Supported methods: POST: /identity/group/name/{name}
         """
@@ -94,10 +96,23 @@ class Identity:
             lambda vault: vault.secrets.identity.create_or_update_group_by_name(
                 name,
                 group_type="internal",
-                # one name, not a list: the service's policy allows exactly the org policies
-                policies=policy,
                 metadata=metadata,
                 member_entity_ids=member_entity_ids,
+            )
+        )
+
+    def set_group_policy(self, name: str, policy: str) -> None:
+        """Give an existing group exactly one policy (the reconciler's one write to a group).
+
+        Supported methods: POST: /identity/group/name/{name}
+        """
+        self.client.call(
+            lambda vault: vault.secrets.identity.create_or_update_group_by_name(
+                name,
+                group_type="internal",
+                # one name as a string: Vault reads it as the whole list, and the reconciler's
+                # policy allows organization policy names only
+                policies=policy,
             )
         )
 

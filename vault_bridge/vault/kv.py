@@ -85,6 +85,22 @@ class KV:
             )
         )
 
+    def patch_metadata(self, path: str, custom_metadata: dict[str, str | None]) -> None:
+        """Merge into the custom metadata of a secret: keys given are set, keys given as None
+        are removed, all others stay (two writers of different keys never undo each other).
+
+        Supported methods: PATCH: /{mount}/metadata/{path} (JSON merge patch)
+        """
+        # hvac has no metadata patch; its adapter sends the request (errors mapped by call)
+        self.client.call(
+            lambda vault: vault.adapter.request(
+                "PATCH",
+                f"/v1/{self.mount}/metadata/{path}",
+                json={"custom_metadata": custom_metadata},
+                headers={"Content-Type": "application/merge-patch+json"},
+            )
+        )
+
     def read_metadata(self, path: str) -> JSON | None:
         """Read a secret's metadata (versions, custom metadata); None when absent.
 

@@ -13,8 +13,10 @@ OwnerKind = Literal["users", "orgs", "platform"]
 
 SERVICE_ROLE = "vault-bridge"
 RUNNER_ROLE = "vault-bridge-runner"
+RECONCILER_ROLE = "vault-bridge-reconciler"  # writes the organizations' policies, nothing else
 SERVICE_POLICY = "vault-bridge-service"
 RUNNER_POLICY = "vault-bridge-runner"
+RECONCILER_POLICY = "vault-bridge-reconciler"
 USER_POLICY = "vault-bridge-user"
 ADMIN_ROLE = "vault-bridge-admin"  # the embedded OpenBao's local administrator
 
@@ -23,6 +25,7 @@ ADMIN_ROLE = "vault-bridge-admin"  # the embedded OpenBao's local administrator
 ORG_ROLES = ("owner", "maintainer", "viewer")
 ORG_POLICY_KINDS = ("maintain", "view")
 ORG_ROLE_POLICY = {"owner": "maintain", "maintainer": "maintain", "viewer": "view"}
+ORG_POLICY_PREFIX = "vault-bridge-org-"
 
 
 def org_group_name(org: str, role: str) -> str:
@@ -32,12 +35,23 @@ def org_group_name(org: str, role: str) -> str:
 
 def org_policy_name(org: str, kind: str) -> str:
     """Name of an organization's policy: ``vault-bridge-org-<org>-maintain`` or ``-view``."""
-    return f"vault-bridge-org-{org}-{kind}"
+    return f"{ORG_POLICY_PREFIX}{org}-{kind}"
+
+
+def org_of_policy(name: str) -> str | None:
+    """The organization id an organization policy's name carries (unchecked); None otherwise."""
+    if not name.startswith(ORG_POLICY_PREFIX):
+        return None
+    for kind in ORG_POLICY_KINDS:
+        if name.endswith(f"-{kind}"):
+            return name[len(ORG_POLICY_PREFIX) : -len(kind) - 1]
+    return None
 
 
 # -- KV paths (below the KV mount) -----------------------------------------------------------
 
 SESSION_KEY_PATH = "config/session"
+RECONCILE_FOLDER = "reconcile/orgs"  # organizations whose policies the reconciler must look at
 GRANT_KEY_PATH = "config/grants"
 REDEEMED_FOLDER = "runtime/redeemed"
 DENYLIST_FOLDER = "denylist"  # the revocation log, its checkpoint and chunks (revocations.py)
@@ -47,6 +61,16 @@ PLATFORM_OWNER: tuple[OwnerKind, str] = ("platform", "default")
 def user_folder(user: str) -> str:
     """Everything the service keeps for one user."""
     return f"users/{user}"
+
+
+def session_folder(user: str) -> str:
+    """Folder of a user's browser sessions (one record each, bound to the account's entity)."""
+    return f"users/{user}/sessions"
+
+
+def session_path(user: str, session_id: str) -> str:
+    """One session's record."""
+    return f"{session_folder(user)}/{session_id}"
 
 
 def pat_folder(user: str) -> str:
@@ -111,11 +135,6 @@ def provider_path(owner_kind: OwnerKind, owner: str, provider: str) -> str:
     return f"{provider_folder(owner_kind, owner)}/{provider}"
 
 
-def provider_lease(owner_kind: OwnerKind, owner: str, provider: str) -> str:
-    """The lease serializing writes of one provider token."""
-    return f"providers/{owner_kind}/{owner}/{provider}"
-
-
 def jobs_folder(user: str) -> str:
     """Jobs of the reference /quantum surface, per user."""
     return f"users/{user}/jobs"
@@ -160,3 +179,8 @@ def org_members_lease(org: str) -> str:
 def lease_path(name: str) -> str:
     """Where a lease lives."""
     return f"locks/{name}"
+
+
+def reconcile_path(org: str) -> str:
+    """The marker asking the reconciler to bring one organization's policies in line."""
+    return f"{RECONCILE_FOLDER}/{org}"

@@ -56,11 +56,17 @@ def _read_files(root: Traversable) -> dict[str, str]:
     return files
 
 
-def load_policies(settings: Settings) -> dict[str, str]:
-    """The static policies (``*.hcl`` at the policy root), rendered for the configured mounts."""
+USERPASS_ACCESSOR = "<userpass-accessor>"  # in a policy file: the userpass mount's accessor
+
+
+def load_policies(settings: Settings, userpass_accessor: str) -> dict[str, str]:
+    """The static policies (``*.hcl`` at the policy root), rendered for the configured mounts
+    and the userpass mount's accessor (only its aliases may be made)."""
     files = _read_policy_files(policy_root(settings))
     policies = {
-        name.removesuffix(".hcl"): render_policy(text, settings)
+        name.removesuffix(".hcl"): render_policy(text, settings).replace(
+            USERPASS_ACCESSOR, userpass_accessor
+        )
         for name, text in sorted(files.items())
         if "/" not in name
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vault_bridge.vault.client import JSON, VaultClient, VaultError, data_of
+from vault_bridge.vault.client import JSON, VaultClient, VaultError, data_of, keys_of
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,13 @@ class Sys:
         """
         self.client.call(lambda vault: vault.sys.enable_auth_method(kind, path=path))
 
+    def tune_auth(self, path: str, **settings: object) -> None:
+        """Tune an auth method (e.g. ``user_lockout_config``).
+
+        Supported methods: POST: /sys/auth/{path}/tune
+        """
+        self.client.call(lambda vault: vault.sys.tune_auth_method(path, **settings))
+
     def read_policy(self, name: str) -> str | None:
         """Read an ACL policy's text; None when absent.
 
@@ -63,6 +70,14 @@ class Sys:
             data_of(self.client.call(lambda vault: vault.sys.read_acl_policy(name))) or {}
         ).get("policy")
         return policy if isinstance(policy, str) else None
+
+    def list_policies(self) -> list[str]:
+        """Names of every ACL policy.
+
+        Supported methods: LIST: /sys/policies/acl
+        """
+        body = self.client.call(lambda vault: vault.sys.list_acl_policies())
+        return keys_of(body)
 
     def write_policy(self, name: str, text: str) -> None:
         """Create or replace an ACL policy.

@@ -1,4 +1,5 @@
-// Progressive enhancement only: every page works without this file.
+// Progressive enhancement only: every page works without this file. The pages' CSP allows no
+// inline script or handler: behaviour is attached here, by data attributes.
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
@@ -17,4 +18,7 @@ document.addEventListener("change", (event) => {
   if (event.target.id === "expiry") {
     document.getElementById("custom-date").hidden = event.target.value !== "custom";
   }
+});
+document.addEventListener("focusin", (event) => {
+  if (event.target.matches("[data-select-on-focus]")) event.target.select();
 });

@@ -1,0 +1,33 @@
+# The organization policy reconciler (AppRole "vault-bridge-reconciler"): a process of its own
+# that answers no requests. It writes the policies vault-bridge-org-<org>-maintain and -view,
+# rendered only from policies/templates with organization ids that pass the id rule, puts them on
+# the organization's existing role groups, and deletes the policies of deleted organizations.
+# It reads no secret, cannot change who is in a group, and cannot touch any other policy.
+
+path "sys/policies/acl" {
+  capabilities = ["list"]
+}
+path "sys/policies/acl/vault-bridge-org-*" {
+  capabilities = ["create", "read", "update", "delete"]
+}
+path "identity/group/name/vault-bridge-org-*" {
+  capabilities = ["read", "update"]
+  allowed_parameters = {
+    "type"     = ["internal"]
+    "policies" = ["vault-bridge-org-*"]
+  }
+}
+
+# Which organizations exist (their profiles), and which asked to be looked at.
+path "vault-bridge/metadata/orgs" {
+  capabilities = ["list"]
+}
+path "vault-bridge/data/orgs/+/profile" {
+  capabilities = ["read"]
+}
+path "vault-bridge/metadata/reconcile/orgs" {
+  capabilities = ["list"]
+}
+path "vault-bridge/metadata/reconcile/orgs/*" {
+  capabilities = ["delete"]
+}

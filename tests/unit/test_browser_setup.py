@@ -1,0 +1,97 @@
+"""`make test` gets a Chromium where it can, and the browser tests fail plainly where it cannot."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser import chromium
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def nothing_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A configured Chromium path that does not exist, and no browser of Playwright's own."""
+    missing = tmp_path / "bin" / "chromium"
+    monkeypatch.setenv("VAULT_BRIDGE_CHROMIUM", str(missing))
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "playwright"))
+    return missing
+
+
+def test_debian_as_root_installs_the_package_before_trying_playwright() -> None:
+    steps = chromium.install_steps(is_root=True, has_apt=True)
+    assert steps == [
+        ("apt-get", "update", "-qq"),
+        ("apt-get", "install", "-y", "-qq", "chromium"),
+        (sys.executable, "-m", "playwright", "install", "chromium"),
+    ]
+
+
+@pytest.mark.parametrize(("is_root", "has_apt"), [(False, True), (True, False), (False, False)])
+def test_elsewhere_playwright_installs_its_own(is_root: bool, has_apt: bool) -> None:
+    assert chromium.install_steps(is_root=is_root, has_apt=has_apt) == [
+        (sys.executable, "-m", "playwright", "install", "chromium")
+    ]
+
+
+def test_a_present_binary_installs_nothing(tmp_path: Path, monkeypatch) -> None:
+    present = tmp_path / "chromium"
+    present.write_text("#!/bin/sh\n")
+    present.chmod(0o755)
+    monkeypatch.setenv("VAULT_BRIDGE_CHROMIUM", str(present))
+    ran: list[list[str]] = []
+    assert chromium.ensure(run=lambda step, **_: ran.append(step)) == str(present)
+    assert ran == []
+
+
+def test_stops_at_the_first_step_that_provides_the_binary(nothing_installed: Path) -> None:
+    ran: list[list[str]] = []
+
+    def run(step: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        ran.append(step)
+        if step[:2] == ["apt-get", "install"]:  # the package puts the binary in place
+            nothing_installed.parent.mkdir(parents=True)
+            nothing_installed.write_text("#!/bin/sh\n")
+            nothing_installed.chmod(0o755)
+        return subprocess.CompletedProcess(step, 0)
+
+    steps = chromium.install_steps(is_root=True, has_apt=True)
+    found = chromium.ensure(run=run, steps=steps)
+    assert found == str(nothing_installed)
+    assert ran == [list(step) for step in steps[:2]]  # Playwright's download never started
+
+
+def test_says_in_one_line_what_to_install_when_nothing_works(nothing_installed: Path, capsys):
+    ran: list[list[str]] = []
+
+    def run(step: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        ran.append(step)
+        if step[0] == "apt-get":
+            raise FileNotFoundError(step[0])  # no apt here
+        return subprocess.CompletedProcess(step, 1)  # the download failed
+
+    steps = chromium.install_steps(is_root=True, has_apt=True)
+    assert chromium.ensure(run=run, steps=steps) is None
+    assert len(ran) == 3
+    errors = capsys.readouterr().err.splitlines()
+    assert errors == [chromium.missing_message(str(nothing_installed))]
+    assert "apt-get install chromium" in errors[0] and "playwright install chromium" in errors[0]
+
+
+def test_browser_tests_fail_with_that_line_not_skip(nothing_installed: Path) -> None:
+    test = "tests/browser/test_ui.py::test_csrf_and_sign_out"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "0", test],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout
+    assert chromium.missing_message(str(nothing_installed)) in result.stdout.splitlines()
+    assert "1 error" in result.stdout and "skipped" not in result.stdout
