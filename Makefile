@@ -55,6 +55,7 @@ bench: $(VENV)/.installed-dev  ## benchmarks against throwaway OpenBao servers; 
 	$(BIN)/python benchmarks/bench_verify.py
 	$(BIN)/python benchmarks/bench_runtime.py
 	$(BIN)/python benchmarks/bench_revocations.py
+	$(BIN)/python benchmarks/bench_tokens.py
 
 bench-scale: $(VENV)/.installed-dev  ## the revocation benchmark with a million revoked tokens (several minutes)
 	$(BIN)/python benchmarks/bench_revocations.py --sizes 1000000 --window 61

@@ -8,6 +8,18 @@ path "vault-bridge/metadata/*" {
 path "vault-bridge/data/users/+/personal-access-tokens/*" {
   capabilities = ["read", "delete"]
 }
+path "vault-bridge/data/users/+/pat-index" {
+  capabilities = ["read"]
+}
+path "vault-bridge/data/pat-owners/*" {
+  capabilities = ["read"]
+}
+path "vault-bridge/data/pat-blocks/*" {
+  capabilities = ["read"]
+}
+path "vault-bridge/data/orgs/+/pat-usage" {
+  capabilities = ["read"]
+}
 path "vault-bridge/data/denylist/*" {
   capabilities = ["read", "create", "update", "patch"]
 }

@@ -16,3 +16,6 @@ path "vault-bridge/metadata/users/{{identity.entity.name}}/personal-access-token
 path "vault-bridge/data/users/{{identity.entity.name}}/personal-access-tokens/*" {
   capabilities = ["read"]
 }
+path "vault-bridge/data/users/{{identity.entity.name}}/pat-index" {
+  capabilities = ["read"]
+}

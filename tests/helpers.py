@@ -97,6 +97,14 @@ class Api:
         return response.get_json()
 
 
+PAT_PREFIX = "vbpat_"  # the default VAULT_BRIDGE_PAT_PREFIX
+
+
+def jws(token: str) -> str:
+    """The compact JWS of a PAT: what any JWT library verifies, once the prefix is stripped."""
+    return token.removeprefix(PAT_PREFIX)
+
+
 def pat_headers(token: str, header: str = "X-Auth-Token") -> dict[str, str]:
     """Headers carrying a PAT the way PLANQK clients (or Bearer clients) send it."""
     if header == "Authorization":

@@ -25,7 +25,7 @@ from vault_bridge.connect import (
 )
 from vault_bridge.credentials import write_approle_credentials
 from vault_bridge.embedded import EmbeddedOpenBao
-from vault_bridge.errors import VaultBridgeError
+from vault_bridge.errors import NotFound, VaultBridgeError
 from vault_bridge.ids import check_token_id
 from vault_bridge.services import Services
 from vault_bridge.timeutil import now_utc
@@ -358,38 +358,79 @@ def pats() -> None:
     help=f"comma-separated, of: {scopes.listing()}",
 )
 @click.option("--expires-in-days", type=int, default=None, help="Default from the configuration.")
+@click.option("--description", default=None, help="What the token is for (optional).")
+@click.option(
+    "--org",
+    "orgs",
+    multiple=True,
+    help="Restrict it to this organization of the user (repeatable; default: every one).",
+)
+@click.option(
+    "--no-personal", is_flag=True, help="It may act only in an organization, not personally."
+)
 @click.pass_obj
 def pats_create(
-    settings: Settings, user: str, name: str, scopes: str, expires_in_days: int | None
+    settings: Settings,
+    user: str,
+    name: str,
+    scopes: str,
+    expires_in_days: int | None,
+    description: str | None,
+    orgs: tuple[str, ...],
+    no_personal: bool,
 ) -> None:
     """Create a PAT; prints only the token on stdout."""
     expires_at = None
     if expires_in_days is not None:
         expires_at = (now_utc() + dt.timedelta(days=expires_in_days)).isoformat()
     with operator_services(settings) as services:
-        if services.directory.get_user(user) is None:
+        account = services.directory.get_user(user)
+        if account is None:
             raise Fail(f"no user {user}")
-        record, token = services.tokens.issue(user, name, normalize_scopes(scopes), expires_at)
+        record, token = services.tokens.issue(
+            user,
+            name,
+            normalize_scopes(scopes),
+            expires_at,
+            description=description,
+            organizations=list(orgs) if orgs else None,
+            personal=not no_personal,
+            memberships=account.memberships,
+            actor="operator",
+        )
     click.echo(f"created token {record['id']} expiring {record['expires_at']}", err=True)
     click.echo(token)
 
 
 @pats.command("list")
 @click.argument("user")
+@click.option(
+    "--state",
+    type=click.Choice(["active", "inactive", "all"]),
+    default="active",
+    show_default=True,
+    help="inactive: expired or revoked in the last 30 days.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def pats_list(settings: Settings, user: str, as_json: bool) -> None:
-    """List a user's tokens (never their values)."""
+def pats_list(settings: Settings, user: str, state: str, as_json: bool) -> None:
+    """List a user's tokens (never their values), with their last use."""
     with operator_services(settings) as services:
-        records = services.tokens.list(user)
+        records = services.tokens.list(user, state)  # type: ignore[arg-type]
     if as_json:
         click.echo(json.dumps(records, indent=2))
         return
     for record in records:
-        click.echo(
+        used = record["last_used_at"] or "never"
+        if record["last_used_addresses"]:
+            used += f" from {', '.join(record['last_used_addresses'])}"
+        line = (
             f"{record['id']}\t{record['name']}\t{','.join(record['scopes'])}\t"
-            f"expires {record['expires_at']}\tlast used {record['last_used_at'] or 'never'}"
+            f"{record['state']}\texpires {record['expires_at']}\tlast used {used}"
         )
+        if record["state"] == "revoked":
+            line += f"\trevoked {record['revoked_at'] or ''} by {record['revoked_by'] or '?'}"
+        click.echo(line)
 
 
 @pats.command("revoke")
@@ -406,12 +447,42 @@ def pats_revoke(settings: Settings, token_id: str | None, token_stdin: bool) -> 
             click.echo(f"revoked token {verified.token_id} of user {verified.user}")
             return
         wanted = check_token_id(token_id)
-        for user in services.directory.userpass.list_users():
-            if services.tokens.records.read(user, wanted) is not None:
-                services.tokens.revoke(user, wanted, actor="operator")
-                click.echo(f"revoked token {wanted} of user {user}")
-                return
+        owner = services.tokens.find_owner(wanted, services.directory.userpass.list_users)
+        if owner is not None:
+            try:
+                services.tokens.revoke(owner, wanted, actor="operator")
+            except NotFound:
+                raise Fail(f"no active token {token_id}") from None
+            click.echo(f"revoked token {wanted} of user {owner}")
+            return
     raise Fail(f"no active token {token_id}")
+
+
+@pats.command("rotate")
+@click.argument("token_id")
+@click.option(
+    "--grace-seconds",
+    type=click.IntRange(0, 604800),
+    default=0,
+    show_default=True,
+    help="How long the old token keeps working (at most 7 days).",
+)
+@click.pass_obj
+def pats_rotate(settings: Settings, token_id: str, grace_seconds: int) -> None:
+    """Replace a token by a new one (same name, scopes, lifetime); prints only the new token."""
+    wanted = check_token_id(token_id)
+    with operator_services(settings) as services:
+        owner = services.tokens.find_owner(wanted, services.directory.userpass.list_users)
+        if owner is None:
+            raise Fail(f"no active token {token_id}")
+        record, token = services.tokens.rotate(owner, wanted, grace_seconds, actor="operator")
+    ends = "now" if not grace_seconds else f"in {grace_seconds} s"
+    click.echo(
+        f"rotated token {wanted} of user {owner}: the new one is {record['id']}, expiring "
+        f"{record['expires_at']}; the old one stops {ends}",
+        err=True,
+    )
+    click.echo(token)
 
 
 @pats.command("revoke-all")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 KEY_TYPES = {"ed25519": "EdDSA", "ecdsa-p256": "ES256"}
+PAT_PREFIX = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9_-]{0,14}[_-])?")
 DEFAULT_WORKERS = 2
 
 
@@ -60,6 +62,8 @@ class Settings(BaseSettings):
     policy_dir: str = _bridge("POLICY_DIR", "")  # empty: the policies shipped in the package
     pat_default_days: int = _bridge("PAT_DEFAULT_DAYS", 30)
     pat_max_days: int = _bridge("PAT_MAX_DAYS", 366)
+    pat_max_per_user: int = _bridge("PAT_MAX_PER_USER", 1000)
+    pat_prefix: str = _bridge("PAT_PREFIX", "vbpat_")
     denylist_poll_interval: float = _bridge("DENYLIST_POLL_INTERVAL", 0.5)
     denylist_max_staleness: float = _bridge("DENYLIST_MAX_STALENESS", 10.0)
     denylist_full_poll_interval: float = _bridge("DENYLIST_FULL_POLL_INTERVAL", 30.0)
@@ -164,6 +168,13 @@ class Settings(BaseSettings):
             )
         if not 1 <= self.pat_default_days <= self.pat_max_days:
             raise ValueError("VAULT_BRIDGE_PAT_DEFAULT_DAYS must be between 1 and the maximum")
+        if not PAT_PREFIX.fullmatch(self.pat_prefix):
+            raise ValueError(
+                "VAULT_BRIDGE_PAT_PREFIX must be empty or 2-16 letters, digits, '_' and '-' "
+                "ending in '_' or '-' (like vbpat_)"
+            )
+        if not 1 <= self.pat_max_per_user <= 1000:
+            raise ValueError("VAULT_BRIDGE_PAT_MAX_PER_USER must be 1-1000")
         if self.denylist_poll_interval <= 0 or self.denylist_max_staleness <= 0:
             raise ValueError("denylist intervals must be positive")
         if self.denylist_max_staleness < 2 * self.denylist_poll_interval:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import jwt
 import pytest
 
 from tests.conftest import ISSUER
-from tests.helpers import free_port, free_port_pair, unique_id
+from tests.helpers import free_port, free_port_pair, jws, unique_id
 from vault_bridge.embedded import EmbeddedOpenBao
 
 CLI = [str(Path(sys.executable).parent / "vault-bridge")]
@@ -78,11 +79,14 @@ def test_users_and_pats_commands(cli_env, admin) -> None:
         "api,quantum_tokens",
         "--expires-in-days",
         "7",
+        "--description",
+        "the laptop's CLI",
         env=cli_env,
     )
     token = created.stdout.strip()
     assert len(created.stdout.splitlines()) == 1  # only the token on stdout
-    claims = jwt.decode(token, options={"verify_signature": False})
+    assert token.startswith("vbpat_eyJ")
+    claims = jwt.decode(jws(token), options={"verify_signature": False})
     assert claims["sub"] == name and claims["scope"] == "api quantum_tokens"
     assert admin.tokens.verify(token).user == name
 
@@ -94,14 +98,33 @@ def test_users_and_pats_commands(cli_env, admin) -> None:
     assert admin.tokens.denylist.is_revoked(claims["jti"])
     missing = run_cli("pats", "revoke", claims["jti"], env=cli_env, check=False)
     assert missing.returncode == 1 and "no active token" in missing.stderr
+    assert claims["jti"] not in run_cli("pats", "list", name, env=cli_env).stdout
+    inactive = run_cli("pats", "list", name, "--state", "inactive", env=cli_env).stdout
+    assert claims["jti"] in inactive and "revoked" in inactive and "by operator" in inactive
+    listed = json.loads(
+        run_cli("pats", "list", name, "--state", "all", "--json", env=cli_env).stdout
+    )
+    assert listed[0]["description"] == "the laptop's CLI" and listed[0]["state"] == "revoked"
 
     leaked = run_cli("pats", "create", name, "--name", "leaked", env=cli_env).stdout.strip()
     out = run_cli("pats", "revoke", "--token-stdin", env=cli_env, stdin=leaked + "\n")
     assert "revoked token" in out.stdout and leaked not in out.stdout + out.stderr
 
+    before = run_cli("pats", "create", name, "--name", "rotating", env=cli_env).stdout.strip()
+    old_id = admin.tokens.verify(before).token_id
+    rotated = run_cli("pats", "rotate", old_id, env=cli_env)
+    after = rotated.stdout.strip()
+    assert len(rotated.stdout.splitlines()) == 1 and after.startswith("vbpat_") and after != before
+    assert "stops now" in rotated.stderr
+    assert admin.tokens.verify(after).user == name
+    admin.tokens.denylist.sync()
+    assert admin.tokens.denylist.is_revoked(old_id)
+    bad = run_cli("pats", "rotate", old_id, "--grace-seconds", "604801", env=cli_env, check=False)
+    assert bad.returncode != 0
+
     for i in range(3):
         run_cli("pats", "create", name, "--name", f"bulk-{i}", env=cli_env)
-    assert "revoked 3 token(s)" in run_cli("pats", "revoke-all", name, env=cli_env).stdout
+    assert "revoked 4 token(s)" in run_cli("pats", "revoke-all", name, env=cli_env).stdout
 
     run_cli("users", "delete", name, env=cli_env)
     assert name not in run_cli("users", "list", env=cli_env).stdout
@@ -194,3 +217,34 @@ def test_bad_configuration_is_one_line(cli_env) -> None:
     result = run_cli("doctor", env={**cli_env, "VAULT_BRIDGE_KEY_TYPE": "rsa"}, check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("error: VAULT_BRIDGE_KEY_TYPE")
+
+
+def test_pats_create_restricted_to_organizations(cli_env, admin, make_user) -> None:
+    account = make_user()
+    org = unique_id("cliorg")
+    run_cli("orgs", "create", org, "--owner", account.id, env=cli_env)
+    token = run_cli(
+        "pats",
+        "create",
+        account.id,
+        "--name",
+        "org-only",
+        "--org",
+        org,
+        "--no-personal",
+        env=cli_env,
+    ).stdout.strip()
+    claims = jwt.decode(jws(token), options={"verify_signature": False})
+    assert claims["orgs"] == [org] and claims["personal"] is False
+    refused = run_cli(
+        "pats",
+        "create",
+        account.id,
+        "--name",
+        "x",
+        "--org",
+        "not-a-member-org",
+        env=cli_env,
+        check=False,
+    )
+    assert refused.returncode == 1 and "not a member" in refused.stderr

@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from tests.conftest import ISSUER
-from tests.helpers import Account, Api, eventually, pat_headers
+from tests.helpers import Account, Api, eventually, jws, pat_headers
 from vault_bridge.config import Settings
 from vault_bridge.services import Services
 from vault_bridge.tokens.keys import kid_for
@@ -16,7 +16,9 @@ from vault_bridge.vault.transit import Transit
 
 
 def verify_offline(token: str, jwks: dict) -> dict:
-    """What any other platform service would do with the published JWKS and plain PyJWT."""
+    """What any other platform service would do with the published JWKS and plain PyJWT:
+    strip the prefix, then verify the JWS."""
+    token = jws(token)
     header = jwt.get_unverified_header(token)
     assert header["typ"] == "pat+jwt"
     key = jwt.PyJWKSet.from_dict(jwks)[header["kid"]]
@@ -44,8 +46,10 @@ def test_pat_verifies_offline_with_the_jwks(api: Api, user: Account) -> None:
     assert claims["aud"] == "vault-bridge"
     with pytest.raises(jwt.InvalidAudienceError):
         jwt.decode(
-            created["token"],
-            jwt.PyJWKSet.from_dict(jwks)[jwt.get_unverified_header(created["token"])["kid"]].key,
+            jws(created["token"]),
+            jwt.PyJWKSet.from_dict(jwks)[
+                jwt.get_unverified_header(jws(created["token"]))["kid"]
+            ].key,
             algorithms=["EdDSA"],
             audience="another-service",
         )
@@ -58,7 +62,7 @@ def test_rotation_with_the_bao_cli_is_picked_up_without_restart(
     api = Api(app.test_client())
     api.login(user)
     old = api.new_pat("before-rotation")
-    old_kid = jwt.get_unverified_header(old["token"])["kid"]
+    old_kid = jwt.get_unverified_header(jws(old["token"]))["kid"]
 
     bao_cli(
         "write",
@@ -80,7 +84,7 @@ def test_rotation_with_the_bao_cli_is_picked_up_without_restart(
 
 
 def _new_kid(api: Api) -> str:
-    return jwt.get_unverified_header(api.new_pat()["token"])["kid"]
+    return jwt.get_unverified_header(jws(api.new_pat()["token"]))["kid"]
 
 
 def test_token_with_a_kid_from_a_rotation_this_replica_has_not_seen_verifies(
@@ -134,11 +138,11 @@ def test_p256_keys_sign_es256_tokens(base_settings: Settings, admin_client, make
     try:
         account = make_user()
         _, token = services.tokens.issue(account.id, "p256", ["api"])
-        assert jwt.get_unverified_header(token)["alg"] == "ES256"
+        assert jwt.get_unverified_header(jws(token))["alg"] == "ES256"
         jwks = services.tokens.keys.jwks()
         assert jwks["keys"][0]["kty"] == "EC" and jwks["keys"][0]["crv"] == "P-256"
-        key = jwt.PyJWKSet.from_dict(jwks)[jwt.get_unverified_header(token)["kid"]]
-        claims = jwt.decode(token, key.key, algorithms=["ES256"], audience="vault-bridge")
+        key = jwt.PyJWKSet.from_dict(jwks)[jwt.get_unverified_header(jws(token))["kid"]]
+        claims = jwt.decode(jws(token), key.key, algorithms=["ES256"], audience="vault-bridge")
         assert claims["sub"] == account.id
         assert services.tokens.verify(token).user == account.id
     finally:
@@ -183,7 +187,7 @@ def test_retiring_a_key_ends_cached_verifications_on_every_replica(
         eventually(lambda app=app: refused(app), timeout=2.0, interval=0.05)
     services.tokens.keys.refresh()
     _, new = services.tokens.issue(account.id, "after-retirement", ["api"])
-    assert jwt.get_unverified_header(new)["kid"] == kid_for(key, latest)
+    assert jwt.get_unverified_header(jws(new))["kid"] == kid_for(key, latest)
     for app in (one, two):
         assert app.test_client().get("/api/v1/user", headers=pat_headers(new)).status_code == 200
         kids = [

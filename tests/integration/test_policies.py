@@ -87,6 +87,8 @@ def test_user_token_reaches_only_its_own_paths_and_cannot_read_secrets(
         token, "LIST", f"vault-bridge/metadata/users/{bob.id}/provider-access-tokens"
     )
     assert not allowed(token, "GET", "vault-bridge/data/config/session")
+    assert not allowed(token, "GET", f"vault-bridge/data/users/{bob.id}/pat-index")
+    assert not allowed(token, "POST", f"vault-bridge/data/users/{alice.id}/pat-index", {"data": {}})
     assert not allowed(
         token, "POST", "vault-bridge-transit/sign/personal-access-tokens", {"input": "aGk="}
     )
@@ -109,6 +111,8 @@ def test_operator_policy_inspects_but_never_reads_secret_values(
     assert allowed(
         operator, "GET", f"vault-bridge/data/users/{user.id}/personal-access-tokens/{record_id}"
     )
+    assert allowed(operator, "GET", f"vault-bridge/data/users/{user.id}/pat-index")
+    assert allowed(operator, "GET", f"vault-bridge/data/pat-owners/{record_id}")
     assert allowed(
         operator, "GET", f"vault-bridge/metadata/users/{user.id}/provider-access-tokens/ibm-quantum"
     )

@@ -10,7 +10,7 @@ import jwt
 import pytest
 from jwt.utils import base64url_decode, base64url_encode
 
-from tests.helpers import Account, Api, eventually, pat_headers
+from tests.helpers import PAT_PREFIX, Account, Api, eventually, jws, pat_headers
 from vault_bridge.vault.client import VaultClient
 
 
@@ -136,11 +136,11 @@ def test_fails_closed_when_the_denylist_cannot_be_refreshed(
 
 def _with_kid(token: str, kid: str) -> str:
     """The token with another ``kid`` in its header (its signature no longer matches)."""
-    header, payload, signature = token.split(".")
+    header, payload, signature = jws(token).split(".")
     fields = json.loads(base64url_decode(header))
     fields["kid"] = kid
     encoded = base64url_encode(json.dumps(fields, separators=(",", ":")).encode()).decode()
-    return f"{encoded}.{payload}.{signature}"
+    return f"{PAT_PREFIX}{encoded}.{payload}.{signature}"
 
 
 def test_vault_unreachable_is_503_not_500(make_app, admin, make_user) -> None:
@@ -148,7 +148,7 @@ def test_vault_unreachable_is_503_not_500(make_app, admin, make_user) -> None:
 
     account = make_user()
     _, real = admin.tokens.issue(account.id, "outage", ["api"])
-    kid = jwt.get_unverified_header(real)["kid"]
+    kid = jwt.get_unverified_header(jws(real))["kid"]
     key_name, _, version = kid.rpartition("-v")
     well_formed = {
         "real": real,

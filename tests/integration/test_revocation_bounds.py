@@ -12,7 +12,7 @@ import pytest
 from tests.helpers import eventually, pat_headers
 from vault_bridge.services import Services
 from vault_bridge.timeutil import iso, now_utc
-from vault_bridge.tokens.verify import LEEWAY_SECONDS
+from vault_bridge.tokens.verify import LEEWAY_SECONDS, VerifiedToken
 
 
 @pytest.mark.slow
@@ -66,10 +66,12 @@ def test_the_revocation_bound_holds_while_the_replica_is_busy(make_app, make_use
     for token in (victim[1], bystander):
         assert client_b.get("/api/v1/user", headers=pat_headers(token)).status_code == 200
     usage_b = replica_b.extensions["vault_bridge"].tokens.usage
-    # first uses of 2,000 tokens: the next last-used flush on B reads each of their records
-    now = time.time()
+    # first uses of 2,000 tokens of as many users: the next flush on B updates each user's index
+    exp = int(time.time()) + 3600
     for _ in range(2000):
-        usage_b._used[secrets.token_hex(16)] = (account.id, now)
+        user = f"g-{secrets.token_hex(6)}"
+        ghost = VerifiedToken(secrets.token_hex(16), user, frozenset(), exp, 0)
+        usage_b.touch(ghost, "192.0.2.1")
     stop = threading.Event()
 
     def spin() -> None:  # and a thread that keeps the interpreter busy
@@ -80,9 +82,9 @@ def test_the_revocation_bound_holds_while_the_replica_is_busy(make_app, make_use
     hog.start()
     try:
         deadline = time.monotonic() + 3
-        while len(usage_b._used) > 1950 and time.monotonic() < deadline:
+        while not usage_b.flushing and time.monotonic() < deadline:
             time.sleep(0.01)  # wait until the flush is under way
-        assert len(usage_b._used) <= 1950, "the last-used flush did not start"
+        assert usage_b.flushing, "the last-used flush did not start"
         services_a.tokens.revoke(account.id, victim[0]["id"])
         started = time.monotonic()
         statuses = []
@@ -96,8 +98,7 @@ def test_the_revocation_bound_holds_while_the_replica_is_busy(make_app, make_use
             assert time.monotonic() - started < 1.0, "replica B still accepts the revoked token"
             time.sleep(0.02)
         assert set(statuses) == {200}  # and no false 503 meanwhile
-        assert usage_b._used, "the flush finished first: the replica was not busy"
+        assert usage_b.flushing, "the flush finished first: the replica was not busy"
     finally:
         stop.set()
         hog.join()
-        usage_b._used.clear()  # nothing left for the flush on close

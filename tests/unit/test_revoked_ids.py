@@ -10,7 +10,13 @@ import tracemalloc
 
 import pytest
 
-from vault_bridge.tokens.checkpoint import UNREADABLE_KEEP, decode_chunk, encode_chunk, entries_of
+from vault_bridge.tokens.checkpoint import (
+    UNREADABLE_KEEP,
+    Entries,
+    decode_chunk,
+    encode_chunk,
+    parse_slot,
+)
 from vault_bridge.tokens.revoked import HOUR, RevokedIds
 
 NOW = 1_900_000_000  # a fixed "now", on an hour boundary plus a bit
@@ -161,13 +167,31 @@ def test_readers_never_miss_an_id_while_the_table_is_rebuilt() -> None:
 
 
 def test_slot_entries_from_the_bao_cli_and_bad_expiries_fail_closed() -> None:
-    entries = entries_of({"ABCDEF" + "0" * 26: "1900000000", "a" * 32: "soon"}, now=NOW)
-    assert entries["abcdef" + "0" * 26] == 1_900_000_000  # upper case, string: normalized
-    assert entries["a" * 32] == NOW + UNREADABLE_KEEP  # not a number: kept, not dropped
+    entries = parse_slot({"ABCDEF" + "0" * 26: "1900000000", "a" * 32: "soon"}, now=NOW)
+    assert entries.revoked["abcdef" + "0" * 26] == 1_900_000_000  # upper case, string: normalized
+    assert entries.revoked["a" * 32] == NOW + UNREADABLE_KEEP  # not a number: kept, not dropped
+
+
+def test_slot_entries_later_revocations_and_notices() -> None:
+    later, now_id, bad = "b" * 32, "c" * 32, "d" * 32
+    entries = parse_slot(
+        {later: [FAR, NOW + 60], now_id: FAR, bad: [FAR, "whenever"], "blocks:acme": NOW}, now=NOW
+    )
+    assert entries.scheduled == {later: (FAR, NOW + 60)}
+    assert entries.revoked == {now_id: FAR, bad: FAR}  # a malformed time: revoked now
+    assert entries.notices == ["blocks:acme"]
+    entries.merge(parse_slot({later: [FAR + 5, NOW + 30]}))
+    assert entries.scheduled[later] == (FAR + 5, NOW + 30)  # the earliest time wins
+    entries.merge(parse_slot({later: FAR}))
+    assert later in entries.revoked and later not in entries.scheduled  # revoked now wins
+    settled = parse_slot({later: [FAR, NOW + 60]}).settled(NOW + 61)
+    assert settled.revoked == {later: FAR} and not settled.scheduled
 
 
 def test_chunks_round_trip_in_one_string() -> None:
     pairs = [(t, FAR + i) for i, t in enumerate(ids(300))]
-    data = encode_chunk([*pairs, ("not a token id", FAR)])
+    entries = Entries(dict([*pairs, ("not a token id", FAR)]), {"e" * 32: (FAR, NOW + 9)})
+    data = encode_chunk(entries)
     assert list(data) == ["entries"] and isinstance(data["entries"], str)
-    assert decode_chunk(data) == dict(pairs)
+    decoded = decode_chunk(data)
+    assert decoded.revoked == dict(pairs) and decoded.scheduled == {"e" * 32: (FAR, NOW + 9)}

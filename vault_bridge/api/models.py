@@ -20,7 +20,15 @@ from vault_bridge.api.spec import Error, ErrorDetail, RequestModel, coded
 from vault_bridge.directory.orgs import check_display_name, check_role
 from vault_bridge.ids import ACCOUNT_ID, check_account_id
 from vault_bridge.runtime.grants import JOB_ID_MAX, check_job_id
-from vault_bridge.tokens.rules import NAME_MAX, check_name, normalize_scopes
+from vault_bridge.tokens.rules import (
+    DESCRIPTION_MAX,
+    NAME_MAX,
+    ORGANIZATIONS_MAX,
+    check_description,
+    check_name,
+    normalize_scopes,
+)
+from vault_bridge.tokens.service import GRACE_MAX
 
 ID_PATTERN = f"^(?:{ACCOUNT_ID.pattern})$"
 ROLES = ("owner", "maintainer", "viewer")
@@ -125,6 +133,43 @@ class CreateToken(RequestModel):
         description="an ISO 8601 date (valid through that day, UTC) or date-time",
         json_schema_extra=coded("invalid_expires_at"),
     )
+    description: Annotated[str | None, BeforeValidator(check_description)] = Field(
+        None,
+        max_length=DESCRIPTION_MAX,
+        description="what the token is for (optional)",
+        json_schema_extra=coded("invalid_description"),
+    )
+    organizations: list[Annotated[str, Field(pattern=ID_PATTERN)]] | None = Field(
+        None,
+        max_length=ORGANIZATIONS_MAX,
+        description=(
+            "the organizations the token may act in (each one of the caller's); absent: every "
+            "organization the caller belongs to at request time"
+        ),
+        json_schema_extra=coded("invalid_organizations"),
+    )
+    personal: bool = Field(
+        True,
+        strict=True,
+        description="whether the token may act outside any organization (default true)",
+        json_schema_extra=coded("invalid_personal"),
+    )
+
+
+class RotateToken(RequestModel):
+    """How long the rotated token keeps working."""
+
+    grace_seconds: int = Field(
+        0,
+        ge=0,
+        le=GRACE_MAX,
+        strict=True,
+        description="0 (default: it stops now) to 604800 (7 days)",
+        json_schema_extra=coded("invalid_grace_seconds"),
+    )
+
+
+TokenState = Literal["active", "expired", "revoked"]
 
 
 class TokenRecord(BaseModel):
@@ -132,10 +177,25 @@ class TokenRecord(BaseModel):
 
     id: str
     name: str
+    description: str | None = None
     scopes: list[str]
     created_at: str
     expires_at: str
-    last_used_at: str | None
+    last_used_at: str | None = Field(description="the latest use known, to the second")
+    last_used_addresses: list[str] = Field(
+        default_factory=list, description="the client addresses of the last uses, newest first"
+    )
+    organizations: list[str] | None = Field(
+        None, description="the organizations it may act in; null: every one of the user's"
+    )
+    personal: bool = Field(True, description="whether it may act outside any organization")
+    state: TokenState
+    revoked_at: str | None = None
+    revoked_by: str | None = None
+    rotated_to: str | None = Field(None, description="the token that replaced it by a rotation")
+    grace_until: str | None = Field(
+        None, description="a rotated token works until then (set while it still works)"
+    )
 
 
 class CreatedToken(BaseModel):
@@ -143,14 +203,45 @@ class CreatedToken(BaseModel):
 
     id: str
     name: str
+    description: str | None = None
     scopes: list[str]
     created_at: str
     expires_at: str
+    organizations: list[str] | None = None
+    personal: bool = True
     token: str
 
 
 class TokenList(RootModel[list[TokenRecord]]):
     """A list of TokenRecord."""
+
+
+class TokenListQuery(RequestModel):
+    """Which tokens to list."""
+
+    state: Literal["active", "inactive", "all"] = Field(
+        "active",
+        description="active (default); inactive: expired or revoked in the last 30 days; all",
+        json_schema_extra=coded("invalid_state"),
+    )
+
+
+class OrgToken(BaseModel):
+    """A member's PAT as the organization's owners see it: never its value."""
+
+    id: str
+    name: str | None
+    user: str | None = Field(description="the member it belongs to")
+    scopes: list[str]
+    expires_at: str
+    last_used_at: str | None = Field(description="its last use in the organization's context")
+    blocked: bool
+    blocked_at: str | None = None
+    blocked_by: str | None = None
+
+
+class OrgTokenList(RootModel[list[OrgToken]]):
+    """A list of OrgToken."""
 
 
 # -- providers ------------------------------------------------------------------------------------

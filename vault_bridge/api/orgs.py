@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from vault_bridge.api.models import CreateOrg, Member, MemberList, Org, OrgList, SetRole
+from vault_bridge.api.models import (
+    CreateOrg,
+    Member,
+    MemberList,
+    Org,
+    OrgList,
+    OrgToken,
+    OrgTokenList,
+    SetRole,
+)
 from vault_bridge.api.routes import api_operation
 from vault_bridge.api.spec import body
 from vault_bridge.auth import current_principal, require
@@ -88,4 +97,37 @@ def delete_member(org: str, user_id: str) -> tuple[str, int]:
     else:
         orgs.for_member(user, org)
     orgs.remove_member(org, user_id, actor=user.id)
+    return "", 204
+
+
+@bp.get("/<org>/personal-access-tokens")
+@require()
+@api_operation(TAG, {200: OrgTokenList})
+def list_org_tokens(org: str) -> Response:
+    """Members' PATs used in the organization's context, still working (owners only)."""
+    services = current_services()
+    services.orgs.require_role(current_principal().user, org, "owner")
+    return jsonify(services.tokens.org_access.list(org))
+
+
+@bp.put("/<org>/personal-access-tokens/<token_id>/block")
+@require()
+@api_operation(TAG, {200: OrgToken}, change=True)
+def block_org_token(org: str, token_id: str) -> Response:
+    """Block a member's PAT from acting in the organization; it keeps working elsewhere."""
+    user = current_principal().user
+    services = current_services()
+    services.orgs.require_role(user, org, "owner")
+    return jsonify(services.tokens.org_access.block(org, token_id, actor=user.id))
+
+
+@bp.delete("/<org>/personal-access-tokens/<token_id>/block")
+@require()
+@api_operation(TAG, {204: None}, change=True)
+def unblock_org_token(org: str, token_id: str) -> tuple[str, int]:
+    """Let a blocked PAT act in the organization again (owners only)."""
+    user = current_principal().user
+    services = current_services()
+    services.orgs.require_role(user, org, "owner")
+    services.tokens.org_access.unblock(org, token_id, actor=user.id)
     return "", 204

@@ -23,6 +23,7 @@ def api_operation(
     ok: dict[int, type[BaseModel] | None],
     *,
     json: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
     change: bool = False,
     security: list[dict[str, list[str]]] | None = None,
     errors: Sequence[int] | None = None,
@@ -35,5 +36,6 @@ def api_operation(
         security=security or (ANY_AUTH_CHANGE if change else ANY_AUTH),
         tags=(tag,),
         json=json,
+        query=query,
         headers=ContextHeaders,
     )

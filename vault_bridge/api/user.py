@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, session
 
-from vault_bridge.api.models import ChangePassword, CreatedToken, CreateToken, Me, TokenList
+from vault_bridge.api.models import (
+    ChangePassword,
+    CreatedToken,
+    CreateToken,
+    Me,
+    RotateToken,
+    TokenList,
+    TokenListQuery,
+)
 from vault_bridge.api.routes import api_operation
-from vault_bridge.api.spec import SESSION_CHANGE, body
+from vault_bridge.api.spec import SESSION_CHANGE, body, query
 from vault_bridge.auth import current_principal, require
 from vault_bridge.ids import check_token_id
 from vault_bridge.services import current_services
 from vault_bridge.timeutil import from_unix, iso
+from vault_bridge.tokens.service import PatRecord
 
 bp = Blueprint("user", __name__, url_prefix="/api/v1/user")
 
@@ -53,15 +62,30 @@ def create_token() -> tuple[Response, int]:
     wanted = body(CreateToken)
     user = current_principal().user
     record, token = current_services().tokens.issue(
-        user.id, wanted.name, wanted.scopes, wanted.expires_at
+        user.id,
+        wanted.name,
+        wanted.scopes,
+        wanted.expires_at,
+        description=wanted.description,
+        organizations=wanted.organizations,
+        personal=wanted.personal,
+        memberships=user.memberships,
     )
+    return created(record, token)
+
+
+def created(record: PatRecord, token: str) -> tuple[Response, int]:
+    """The 201 answer of a new PAT: its value, this once, never cached."""
     response = jsonify(
         {
             "id": record["id"],
             "name": record["name"],
+            "description": record["description"],
             "scopes": record["scopes"],
             "created_at": record["created_at"],
             "expires_at": record["expires_at"],
+            "organizations": record["organizations"],
+            "personal": record["personal"],
             "token": token,
         }
     )
@@ -71,10 +95,31 @@ def create_token() -> tuple[Response, int]:
 
 @bp.get("/personal-access-tokens")
 @require()
-@api_operation("personal access tokens", {200: TokenList})
+@api_operation("personal access tokens", {200: TokenList}, query=TokenListQuery)
 def list_tokens() -> Response:
-    """The caller's tokens, without values."""
-    return jsonify(list(current_services().tokens.list(current_principal().user.id)))
+    """The caller's tokens, without values: active ones, or those expired or revoked in the last
+    30 days (``state=inactive``), or both (``state=all``)."""
+    wanted = query(TokenListQuery)
+    return jsonify(list(current_services().tokens.list(current_principal().user.id, wanted.state)))
+
+
+@bp.post("/personal-access-tokens/<token_id>/rotate")
+@require(scopes=(), session_only=True)
+@api_operation(
+    "personal access tokens",
+    {201: CreatedToken},
+    json=RotateToken,
+    change=True,
+    security=SESSION_CHANGE,
+)
+def rotate_token(token_id: str) -> tuple[Response, int]:
+    """Replace a token by a new one with the same name, scopes, restrictions and lifetime
+    length; the old one stops at the end of ``grace_seconds`` on every replica."""
+    check_token_id(token_id)
+    wanted = body(RotateToken)
+    user = current_principal().user
+    record, token = current_services().tokens.rotate(user.id, token_id, wanted.grace_seconds)
+    return created(record, token)
 
 
 @bp.delete("/personal-access-tokens/<token_id>")

@@ -16,7 +16,7 @@ from vault_bridge.auth.session import end_session, session_claims
 from vault_bridge.directory.sessions import SessionStore
 from vault_bridge.directory.users import Directory, User
 from vault_bridge.errors import BadRequest, Forbidden, Unauthenticated, VaultBridgeError
-from vault_bridge.ids import check_account_id
+from vault_bridge.ids import check_account_id, is_account_id
 from vault_bridge.metrics import Metrics
 from vault_bridge.tokens.service import TokenService
 from vault_bridge.tokens.verify import VerifiedToken
@@ -88,7 +88,42 @@ class Authenticator:
             if role is None:
                 raise Forbidden(f"you are not a member of organization {org}", code="not_a_member")
             principal = dataclasses.replace(principal, org=org, org_role=role)
+        if principal.token is not None:
+            self._check_token_reach(principal.token, org or None)
         return principal
+
+    def _check_token_reach(self, token: VerifiedToken, org: str | None) -> None:
+        """A PAT acts only where its restriction allows and where no organization blocked it:
+        in the request's context (X-OrganizationId) and in an organization the path names.
+        The use is noted for last use (and for the owners of the organizations it acts in)."""
+        path_org = (request.view_args or {}).get("org")
+        places: list[str | None] = [org]
+        if isinstance(path_org, str) and is_account_id(path_org) and path_org != org:
+            places.append(path_org)
+        for place in places:
+            if not token.may_act_in(place):
+                where = f"organization {place}" if place else "your personal account"
+                raise Forbidden(
+                    f"this access token is restricted and may not act in {where}",
+                    code="token_restricted",
+                )
+            if place is not None and self.tokens.is_blocked(token.token_id, place):
+                raise Forbidden(
+                    f"the owners of organization {place} blocked this access token there",
+                    code="token_blocked",
+                )
+        self.tokens.touch(
+            token,
+            request.remote_addr,
+            [p for p in places if p],
+            on_first_use=lambda: self.audit.record(  # the address counts once this is written
+                "pat.use",
+                actor=token.user,
+                target=token.token_id,
+                owner=token.user,
+                note="first use from this address",
+            ),
+        )
 
     def _by_token(self, token: str) -> Principal:
         try:
@@ -100,17 +135,6 @@ class Authenticator:
             self.metrics.inc("vault_bridge_token_verifications_total", result=exc.code)
             raise
         self.metrics.inc("vault_bridge_token_verifications_total", result="ok")
-        self.tokens.touch(
-            verified,
-            request.remote_addr,
-            on_first_use=lambda: self.audit.record(  # the address counts once this is written
-                "pat.use",
-                actor=verified.user,
-                target=verified.token_id,
-                owner=verified.user,
-                note="first use from this address",
-            ),
-        )
         return Principal(user=user, via="pat", token=verified)
 
     def _by_session(self) -> Principal:

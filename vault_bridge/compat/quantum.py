@@ -158,16 +158,15 @@ def list_jobs() -> Response:
     principal = current_principal()
     wanted = query(JobPageQuery)
     page, size = wanted.page, wanted.size
-    jobs = current_services().jobs.list(principal.user.id, principal.org)
-    chunk = jobs[page * size : (page + 1) * size]
+    jobs, total = current_services().jobs.page(principal.user.id, principal.org, page, size)
     return jsonify(
         {
-            "content": [public_job(j) for j in chunk],
+            "content": [{key: job.get(key) for key in PUBLIC} for job in jobs],
             "page": page,
             "size": size,
-            "total_elements": len(jobs),
-            "total_pages": max(1, -(-len(jobs) // size)),
-            "last": (page + 1) * size >= len(jobs),
+            "total_elements": total,
+            "total_pages": max(1, -(-total // size)),
+            "last": (page + 1) * size >= total,
         }
     )
 

@@ -32,6 +32,7 @@ from vault_bridge.vault.names import (
     org_group_name,
     org_members_lease,
     org_profile_path,
+    pat_blocks_path,
     reconcile_path,
 )
 
@@ -272,6 +273,7 @@ class Organizations:
 
     def _remove_everything(self, org: str) -> None:
         self.kv.destroy_tree(org_folder(org))
+        self.kv.destroy(pat_blocks_path(org))
         for role in ROLES:
             self.identity.delete_group(org_group_name(org, role))
         self._ask_for_policies(org)  # the profile is gone: the reconciler deletes the policies

@@ -210,6 +210,7 @@ class Directory:
         if user is not None:
             orgs.leave_all(user)
         tokens.revoke_all(user_id)
+        tokens.forget_user(user_id)
         self.kv.destroy_tree(user_folder(user_id))
         self.userpass.delete_user(user_id)
         self.identity.delete_entity(user_id)
@@ -221,6 +222,10 @@ class TokenRevoker(Protocol):
 
     def revoke_all(self, user: str, actor: str | None = None) -> int:
         """Revoke every token of a user."""
+        ...
+
+    def forget_user(self, user: str) -> None:
+        """Drop what points at a deleted user's tokens from outside the user's own folder."""
         ...
 
 

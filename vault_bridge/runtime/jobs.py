@@ -20,9 +20,28 @@ from vault_bridge.runtime.grants import RuntimeGrants
 from vault_bridge.runtime.runner import BundledRunner, Job, Mapping
 from vault_bridge.timeutil import iso, now_utc
 from vault_bridge.vault.client import VaultClient
+from vault_bridge.vault.job_index import JobIndex
 from vault_bridge.vault.kv import KV
 from vault_bridge.vault.names import job_path, jobs_folder
 
+PUBLIC_FIELDS = (
+    "id",
+    "provider",
+    "backend_id",
+    "shots",
+    "input_format",
+    "input_params",
+    "sdk_provider",
+    "provider_job_id",
+    "name",
+    "tags",
+    "created_at",
+    "started_at",
+    "ended_at",
+    "error_data",
+    "status",
+)
+PARAMS_MAX = 2048  # bytes of input_params an index entry keeps (else only the qubits)
 JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "ABORTED"}
 
@@ -67,6 +86,15 @@ def find_backend(backend_id: str) -> BackendRecord:
     return backend
 
 
+def summary(job: Job) -> dict[str, Any]:
+    """What the index keeps of a job: the fields a listing shows (never input or result)."""
+    entry: dict[str, Any] = {key: job.get(key) for key in PUBLIC_FIELDS}
+    params: dict[str, Any] = entry.get("input_params") or {}
+    if len(json.dumps(params)) > PARAMS_MAX:
+        entry["input_params"] = {"qubits": params.get("qubits")}
+    return entry
+
+
 class Jobs:
     """Submit, read, list and cancel jobs; the bundled runner executes them."""
 
@@ -78,6 +106,7 @@ class Jobs:
         runner: BundledRunner | None,
     ) -> None:
         self.kv = KV(client, kv_mount)
+        self.index = JobIndex(self.kv)
         self.grants = grants
         self.runner = runner
 
@@ -122,6 +151,8 @@ class Jobs:
             "source": grant["source"],
         }
         self.kv.write(job_path(user, job_id), dict(job), cas=0)
+        bucket = self.index.add(user, context, summary(job))
+        self.kv.write(job_path(user, job_id), {**job, "index_bucket": bucket})
         self.runner.dispatch(self, user, job_id, grant["grant"], mapping)
         return job
 
@@ -132,7 +163,11 @@ class Jobs:
             return
         if secret.data.get("status") == "CANCELLED" and changes.get("status") != "CANCELLED":
             return
-        self.kv.write(job_path(user, job_id), {**secret.data, **changes})
+        job = cast(Job, {**secret.data, **changes})
+        self.kv.write(job_path(user, job_id), dict(job))
+        bucket = secret.data.get("index_bucket")
+        if isinstance(bucket, str):
+            self.index.replace(user, job.get("context"), bucket, summary(job))
 
     def get(self, user: str, job_id: str) -> Job:
         """A job of the user (404 for anyone else's)."""
@@ -143,14 +178,28 @@ class Jobs:
             raise NotFound(f"job {job_id} not found", code="job_not_found")
         return cast(Job, secret.data)
 
-    def list(self, user: str, context: str | None) -> list[Job]:
-        """The user's jobs in the given context, newest first."""
-        jobs = []
+    def page(
+        self, user: str, context: str | None, page: int, size: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of the user's jobs in the given context, newest first (their public
+        fields), and how many there are: a few reads whatever the number of jobs."""
+        found = self.index.page(user, context, page, size)
+        if found is not None:
+            return found
+        if self.index.indexed(user):
+            return [], 0
+        self._index_earlier_jobs(user)
+        return self.index.page(user, context, page, size) or ([], 0)
+
+    def _index_earlier_jobs(self, user: str) -> None:
+        """Index the jobs stored before there was an index (once per user)."""
         for key in self.kv.list(jobs_folder(user)):
             secret = self.kv.read(job_path(user, key))
-            if secret is not None and secret.data.get("context") == context:
-                jobs.append(cast(Job, secret.data))
-        return sorted(jobs, key=lambda j: j["created_at"], reverse=True)
+            if secret is not None and "created_at" in secret.data:
+                job = cast(Job, secret.data)
+                bucket = self.index.add(user, job.get("context"), summary(job))
+                self.kv.write(job_path(user, key), {**secret.data, "index_bucket": bucket})
+        self.index.mark_indexed(user)
 
     def cancel(self, user: str, job_id: str) -> None:
         """Cancel a job that has not finished."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Iterable
 from typing import Any
 
 from vault_bridge.errors import ServiceUnavailable
@@ -99,33 +98,111 @@ class Checkpoint:
         }
 
 
-def entries_of(data: dict[str, Any], now: float | None = None) -> dict[str, int]:
-    """``{token id: expiry}`` of a log slot (``{id: expiry}``, as the bao CLI writes it too).
+@dataclasses.dataclass
+class Entries:
+    """What log slots and chunks hold: revocations effective now (``revoked``: id -> expiry),
+    revocations that take effect later (``scheduled``: id -> (expiry, effective), a rotation's
+    grace period), and notices of other changes to follow (``notices``, e.g. ``blocks:<org>``).
+    """
+
+    revoked: dict[str, int] = dataclasses.field(default_factory=dict)
+    scheduled: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
+    notices: list[str] = dataclasses.field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.revoked) + len(self.scheduled)
+
+    def revoke(self, token_id: str, exp: int) -> None:
+        """An id revoked now (wins over a scheduled revocation of it)."""
+        self.revoked[token_id] = max(exp, self.revoked.get(token_id, 0))
+        self.scheduled.pop(token_id, None)
+
+    def schedule(self, token_id: str, exp: int, effective: int) -> None:
+        """An id revoked from ``effective`` on (the earliest time wins)."""
+        if token_id in self.revoked:
+            return
+        known = self.scheduled.get(token_id)
+        if known is not None:
+            exp, effective = max(exp, known[0]), min(effective, known[1])
+        self.scheduled[token_id] = (exp, effective)
+
+    def merge(self, other: Entries) -> None:
+        """Fold in later entries."""
+        for token_id, exp in other.revoked.items():
+            self.revoke(token_id, exp)
+        for token_id, (exp, effective) in other.scheduled.items():
+            self.schedule(token_id, exp, effective)
+        self.notices.extend(n for n in other.notices if n not in self.notices)
+
+    def settled(self, now: float) -> Entries:
+        """The same, with scheduled revocations whose time has come as plain ones."""
+        result = Entries(dict(self.revoked), {}, list(self.notices))
+        for token_id, (exp, effective) in self.scheduled.items():
+            if effective <= now:
+                result.revoke(token_id, exp)
+            else:
+                result.schedule(token_id, exp, effective)
+        return result
+
+
+def _number(value: Any, now: float | None, token_id: str) -> int:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        log.warning("revocation of %r has no usable expiry; keeping it 400 days", token_id)
+        return int((time.time() if now is None else now) + UNREADABLE_KEEP)
+
+
+def parse_slot(data: dict[str, Any], now: float | None = None) -> Entries:
+    """The entries of a log slot: ``{<id>: <expiry>}`` (as the bao CLI writes it too),
+    ``{<id>: [<expiry>, <effective>]}`` for a revocation that takes effect later, and
+    ``{<kind>:<name>: <time>}`` for a notice.
 
     An expiry that is not a number keeps the entry for a long time (fail closed) rather than
-    dropping it.
+    dropping it; so does a malformed later revocation (it takes effect now).
     """
-    entries = {}
-    for key, exp in data.items():
+    entries = Entries()
+    for key, value in data.items():
         token_id = str(key).strip().lower()
-        try:
-            entries[token_id] = int(float(exp))
-        except (TypeError, ValueError, OverflowError):
-            log.warning("revocation of %r has no usable expiry; keeping it 400 days", token_id)
-            entries[token_id] = int((time.time() if now is None else now) + UNREADABLE_KEEP)
+        if ":" in token_id:
+            entries.notices.append(str(key).strip())
+        elif isinstance(value, list) and len(value) == 2:
+            exp = _number(value[0], now, token_id)
+            try:
+                entries.schedule(token_id, exp, int(float(value[1])))
+            except (TypeError, ValueError, OverflowError):
+                entries.revoke(token_id, exp)
+        else:
+            entries.revoke(token_id, _number(value, now, token_id))
     return entries
 
 
-def encode_chunk(entries: Iterable[tuple[str, int]]) -> dict[str, str]:
-    """A chunk's KV data: one string of ``id:expiry`` pairs (ids that are not token ids, which
-    no token can carry, are left out)."""
-    return {"entries": " ".join(f"{tid}:{exp}" for tid, exp in entries if is_token_id(tid))}
+def encode_chunk(entries: Entries) -> dict[str, str]:
+    """A chunk's KV data: one string of ``id:expiry`` (``id:expiry:effective`` for a later
+    revocation) pairs; ids that are not token ids, which no token can carry, are left out."""
+    parts = [f"{tid}:{exp}" for tid, exp in entries.revoked.items() if is_token_id(tid)]
+    parts += [
+        f"{tid}:{exp}:{effective}"
+        for tid, (exp, effective) in entries.scheduled.items()
+        if is_token_id(tid)
+    ]
+    return {"entries": " ".join(parts)}
 
 
-def decode_chunk(data: dict[str, Any]) -> dict[str, int]:
-    """``{token id: expiry}`` of a chunk."""
-    entries = {}
+def decode_chunk(data: dict[str, Any]) -> Entries:
+    """The entries of a chunk."""
+    entries = Entries()
+    revoked = entries.revoked
+    unreadable = int(time.time() + UNREADABLE_KEEP)
     for pair in str(data.get("entries") or "").split():
-        token_id, _, exp = pair.partition(":")
-        entries[token_id] = int(exp) if exp.isdigit() else int(time.time() + UNREADABLE_KEEP)
+        token_id, _, rest = pair.partition(":")
+        if ":" in rest:  # rare: a later revocation
+            exp, _, effective = rest.partition(":")
+            expiry = int(exp) if exp.isdigit() else unreadable
+            if effective.isdigit():
+                entries.schedule(token_id, expiry, int(effective))
+            else:
+                entries.revoke(token_id, expiry)
+        else:
+            revoked[token_id] = int(rest) if rest.isdigit() else unreadable
     return entries

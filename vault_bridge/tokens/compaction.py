@@ -17,16 +17,16 @@ import dataclasses
 import logging
 import secrets
 import time
-from collections.abc import Iterable
 
 from vault_bridge.errors import ServiceUnavailable
 from vault_bridge.ids import is_token_id
 from vault_bridge.tokens.checkpoint import (
     Checkpoint,
     Chunk,
+    Entries,
     decode_chunk,
     encode_chunk,
-    entries_of,
+    parse_slot,
 )
 from vault_bridge.vault.client import CasConflict
 from vault_bridge.vault.revocations import RevocationStore
@@ -154,14 +154,14 @@ class Compactor:
             replaced.append(keep.pop())  # top up the last, partly filled chunk
         writer = _ChunkWriter(self.store, generation, self.policy.chunk_size, written)
         cutoff = now - self.retain
-        writer.add((tid, exp) for tid, exp in folded.items() if exp >= cutoff)
+        writer.add(folded.settled(now), cutoff)
         for chunk in replaced:
             if chunk.max_exp < cutoff:
                 continue  # expired whole: dropped without reading it
             data = self.store.read_chunk(chunk.key)
             if data is None:
                 raise ServiceUnavailable(f"revocation chunk {chunk.key} is missing")
-            writer.add((tid, exp) for tid, exp in decode_chunk(data).items() if exp >= cutoff)
+            writer.add(decode_chunk(data).settled(now), cutoff)
         writer.flush()
         result.chunks = keep + writer.chunks
         result.retired = [*result.retired, *((chunk, now) for chunk in replaced)]
@@ -180,17 +180,18 @@ class Compactor:
         expired = self._expired_chunks(cp, now)
         return [chunk for chunk in cp.chunks if chunk not in expired], expired
 
-    def _read_tail(self, through: int) -> tuple[int, dict[str, int]]:
-        """Entries of the log slots past ``through`` (as many as one round folds)."""
-        entries: dict[str, int] = {}
+    def _read_tail(self, through: int) -> tuple[int, Entries]:
+        """Entries of the log slots past ``through`` (as many as one round folds; notices are
+        left out: what they announce is kept elsewhere)."""
+        entries = Entries()
         number = through
         while len(entries) < self.policy.max_fold:
             data = self.store.read_slot(number + 1)
             if data is None:
                 break
             number += 1
-            for token_id, exp in entries_of(data).items():
-                entries[token_id] = max(exp, entries.get(token_id, 0))
+            entries.merge(parse_slot(data))
+        entries.notices.clear()
         return number, entries
 
     def _delete_due(self, cp: Checkpoint, now: float) -> None:
@@ -227,10 +228,19 @@ class _ChunkWriter:
         self.generation = generation
         self.size = size
         self.chunks = written  # shared with the caller, who discards them if the round fails
-        self._buffer: list[tuple[int, str]] = []
+        self._buffer: list[tuple[int, str, int]] = []  # expiry, id, effective (0: now)
 
-    def add(self, entries: Iterable[tuple[str, int]]) -> None:
-        self._buffer.extend((exp, tid) for tid, exp in entries if is_token_id(tid))
+    def add(self, entries: Entries, cutoff: float) -> None:
+        self._buffer.extend(
+            (exp, tid, 0)
+            for tid, exp in entries.revoked.items()
+            if is_token_id(tid) and exp >= cutoff
+        )
+        self._buffer.extend(
+            (exp, tid, effective)
+            for tid, (exp, effective) in entries.scheduled.items()
+            if is_token_id(tid) and exp >= cutoff
+        )
         while len(self._buffer) >= 2 * self.size:
             self._write(self.size)
 
@@ -242,5 +252,11 @@ class _ChunkWriter:
         self._buffer.sort()
         part, self._buffer = self._buffer[:count], self._buffer[count:]
         chunk = Chunk(self.generation, len(self.chunks), len(part), part[-1][0])
-        self.store.write_chunk(chunk.key, encode_chunk((tid, exp) for exp, tid in part))
+        entries = Entries()
+        for exp, tid, effective in part:
+            if effective:
+                entries.schedule(tid, exp, effective)
+            else:
+                entries.revoke(tid, exp)
+        self.store.write_chunk(chunk.key, encode_chunk(entries))
         self.chunks.append(chunk)

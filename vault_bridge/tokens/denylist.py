@@ -17,13 +17,14 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import Any
 
 from vault_bridge.config import Settings
 from vault_bridge.errors import ServiceUnavailable, VaultBridgeError
-from vault_bridge.tokens.checkpoint import Checkpoint, decode_chunk, entries_of
+from vault_bridge.tokens.checkpoint import Checkpoint, Entries, decode_chunk, parse_slot
 from vault_bridge.tokens.compaction import CompactionPolicy, Compactor
 from vault_bridge.tokens.revoked import RevokedIds
 from vault_bridge.vault.client import CasConflict
@@ -38,6 +39,9 @@ OWN_SLOTS_MAX = 10_000
 CLOCK_MARGIN = 60.0  # seconds of clock skew between replicas that retention tolerates
 LOAD_ATTEMPTS = 3
 PREFETCH = 4  # checkpoint chunks read ahead during a load
+MAX_SCHEDULED = 100_000  # revocations waiting for their time (beyond: revoked at once)
+
+Listener = Callable[[str | None], None]  # a notice from the log; None: reload everything
 
 
 class Denylist:
@@ -62,7 +66,10 @@ class Denylist:
         self.policy = policy or CompactionPolicy()
         self.compactor = Compactor(store, self.policy, retain=self.grace + CLOCK_MARGIN)
         self._ids = RevokedIds(self.grace)
+        self._scheduled: dict[str, tuple[int, int]] = {}  # id -> (expiry, effective)
         self._loading: RevokedIds | None = None  # a reload in progress also gets new entries
+        self._loading_scheduled: dict[str, tuple[int, int]] | None = None
+        self.listener: Listener | None = None  # told of notices in the log (in this thread)
         self._position: int | None = None  # every log slot <= position is applied (None: not yet)
         self._cursor = 0  # the highest log slot known to exist
         self._own: set[int] = set()  # slots above the position this replica wrote and applied
@@ -146,30 +153,75 @@ class Denylist:
             )
 
     def is_revoked(self, token_id: str) -> bool:
-        """True when the id is on the denylist (no Vault call, no lock)."""
-        return token_id in self._ids
+        """True when the id is on the denylist, or its later revocation is due (no Vault call,
+        no lock)."""
+        if token_id in self._ids:
+            return True
+        later = self._scheduled.get(token_id)
+        return later is not None and later[1] <= time.time()
+
+    def revokes_at(self, token_id: str) -> int | None:
+        """When a later revocation of the id takes effect (unix time); None without one."""
+        later = self._scheduled.get(token_id)
+        return None if later is None else later[1]
 
     # -- revoke --------------------------------------------------------------------------------
 
-    def add(self, entries: dict[str, int]) -> None:
-        """Revoke token ids (id -> expiry, unix time): appended to the log in Vault, then held
-        locally. Batches of more than ``SLOT_MAX`` ids take several slots."""
+    def add(self, entries: dict[str, int], effective: int | None = None) -> None:
+        """Revoke token ids (id -> expiry, unix time), from ``effective`` on (unix time) if
+        given, else now: appended to the log in Vault, then held locally. Batches of more than
+        ``SLOT_MAX`` ids take several slots."""
         items = [(str(token_id), int(exp)) for token_id, exp in entries.items()]
         for start in range(0, len(items), SLOT_MAX):
             batch = dict(items[start : start + SLOT_MAX])
+            data: dict[str, Any] = (
+                dict(batch)
+                if effective is None
+                else {tid: [exp, int(effective)] for tid, exp in batch.items()}
+            )
             with self._claim_lock:
-                number = self._append(batch)
-            with self._state:
-                self._ids.add(batch.items())
-                if self._loading is not None:
-                    self._loading.add(batch.items())
-                if self._position is not None and number > self._position:
-                    if len(self._own) >= OWN_SLOTS_MAX:
-                        self._own.clear()  # the follower reads them again instead
-                    self._own.add(number)
-                self._cursor = max(self._cursor, number)
+                number = self._append(data)
+            self._applied(number, parse_slot(data))
 
-    def _append(self, batch: dict[str, int]) -> int:
+    def notify(self, notice: str) -> None:
+        """Append a notice (``<kind>:<name>``) for every replica's listener; this replica's
+        own listener is not called (the writer has applied the change itself)."""
+        with self._claim_lock:
+            number = self._append({notice: int(time.time())})
+        self._applied(number, Entries())
+
+    def _applied(self, number: int, entries: Entries) -> None:
+        """Hold what this replica wrote to slot ``number``, so the follower need not read it."""
+        with self._state:
+            self._hold(self._ids, self._scheduled, entries)
+            if self._loading is not None and self._loading_scheduled is not None:
+                self._hold(self._loading, self._loading_scheduled, entries)
+            if self._position is not None and number > self._position:
+                if len(self._own) >= OWN_SLOTS_MAX:
+                    self._own.clear()  # the follower reads them again instead
+                self._own.add(number)
+            self._cursor = max(self._cursor, number)
+
+    @staticmethod
+    def _hold(ids: RevokedIds, scheduled: dict[str, tuple[int, int]], entries: Entries) -> None:
+        """Add entries to an in-memory set: later revocations wait in ``scheduled`` (bounded:
+        beyond ``MAX_SCHEDULED`` they take effect at once, failing closed)."""
+        ids.add(entries.revoked.items())
+        if scheduled:
+            for token_id in entries.revoked:
+                scheduled.pop(token_id, None)
+        for token_id, (exp, effective) in entries.scheduled.items():
+            if token_id in ids:
+                continue
+            known = scheduled.get(token_id)
+            if known is not None:
+                exp, effective = max(exp, known[0]), min(effective, known[1])
+            if known is None and len(scheduled) >= MAX_SCHEDULED:
+                ids.add([(token_id, exp)])
+            else:
+                scheduled[token_id] = (exp, effective)
+
+    def _append(self, batch: dict[str, Any]) -> int:
         number = self._next_slot()
         for _ in range(CLAIM_ATTEMPTS):
             try:
@@ -280,9 +332,11 @@ class Denylist:
                 with self._state:
                     self._own = {n for n in self._own if n > number}
                 return
-            entries = entries_of(data)
+            entries = parse_slot(data)
+            for notice in entries.notices:
+                self._tell(notice)  # before the position moves: a failure reads it again
             with self._state:
-                self._ids.add(entries.items())
+                self._hold(self._ids, self._scheduled, entries)
                 self._position = number
                 self._cursor = max(self._cursor, number)
 
@@ -297,23 +351,27 @@ class Denylist:
             checkpoint = Checkpoint.from_secret(secret)
             ids = RevokedIds(self.grace)
             ids.reserve(checkpoint.stored)
+            scheduled: dict[str, tuple[int, int]] = {}
             with self._state:
-                self._loading = ids
+                self._loading, self._loading_scheduled = ids, scheduled
             try:
-                if not self._load_chunks(ids, checkpoint):
+                if not self._load_chunks(ids, scheduled, checkpoint):
                     continue  # a compaction replaced a chunk meanwhile: start over
+                self._tell(None)  # what notices announce is read whole on a load
                 position = checkpoint.through
                 while (data := self.store.read_slot(position + 1)) is not None:
-                    ids.add(entries_of(data).items())
+                    entries = parse_slot(data)
+                    with self._state:
+                        self._hold(ids, scheduled, entries)
                     position += 1
                 with self._state:
-                    self._ids = ids
+                    self._ids, self._scheduled = ids, scheduled
                     self._position = position
                     self._cursor = max(self._cursor, position)
                     self._own.clear()
             finally:
                 with self._state:
-                    self._loading = None
+                    self._loading = self._loading_scheduled = None
             self._known_through = checkpoint.through
             self._index = index
             self._read_at = started
@@ -321,7 +379,9 @@ class Denylist:
             return
         raise ServiceUnavailable("the revocation checkpoint kept changing while loading it")
 
-    def _load_chunks(self, ids: RevokedIds, checkpoint: Checkpoint) -> bool:
+    def _load_chunks(
+        self, ids: RevokedIds, scheduled: dict[str, tuple[int, int]], checkpoint: Checkpoint
+    ) -> bool:
         """Read the chunks, a few ahead of the one being added (Vault's time and ours overlap,
         and at most ``PREFETCH`` chunks wait in memory)."""
         keys = iter([chunk.key for chunk in checkpoint.chunks])
@@ -338,7 +398,9 @@ class Denylist:
                     for future in pending:
                         future.cancel()
                     return False
-                ids.add(decode_chunk(data).items())
+                entries = decode_chunk(data)
+                with self._state:
+                    self._hold(ids, scheduled, entries)
         return True
 
     def _initialize(self) -> Any:
@@ -346,8 +408,7 @@ class Denylist:
         legacy = self.store.read_legacy()
         if legacy:
             log.info("taking over %d revocations from the earlier denylist layout", len(legacy))
-            entries = entries_of(legacy)
-            items = list(entries.items())
+            items = list(parse_slot(legacy).revoked.items())
             for start in range(0, len(items), SLOT_MAX):
                 with self._claim_lock:
                     self._append(dict(items[start : start + SLOT_MAX]))
@@ -374,6 +435,21 @@ class Denylist:
             except Exception:  # keep following; the staleness bound fails requests closed
                 log.exception("revocation follower failed")
 
+    def _tell(self, notice: str | None) -> None:
+        if self.listener is not None:
+            self.listener(notice)
+
+    def _settle(self, now: float | None = None) -> None:
+        """Move later revocations whose time has come into the set of revoked ids."""
+        now = time.time() if now is None else now
+        due = [(tid, exp) for tid, (exp, at) in list(self._scheduled.items()) if at <= now]
+        if not due:
+            return
+        with self._state:
+            self._ids.add(due)
+            for token_id, _ in due:
+                self._scheduled.pop(token_id, None)
+
     def _report(self, message: str) -> None:
         if not self._failing:
             log.warning("cannot refresh revocations: %s", message)
@@ -389,6 +465,7 @@ class Denylist:
         maintain_at = time.monotonic() + jitter.uniform(0.1, 1.0) * policy.maintain_every
         while not self._stop.wait(policy.check_every * jitter.uniform(0.5, 1.5)):
             self._ids.maintain()  # grow the table or drop expired ids, off the follower's path
+            self._settle()
             position = self._position
             if position is None:
                 continue

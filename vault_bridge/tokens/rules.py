@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection
 
 from vault_bridge import scopes
 from vault_bridge.errors import BadRequest
-from vault_bridge.ids import has_control_characters
+from vault_bridge.ids import has_control_characters, is_account_id
 from vault_bridge.timeutil import parse_iso
 
 NAME_MAX = 100
+DESCRIPTION_MAX = 255
+ORGANIZATIONS_MAX = 50
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -43,6 +46,73 @@ def check_name(value: object) -> str:
     if has_control_characters(name):
         raise BadRequest("name must not contain control characters", code="invalid_name")
     return name
+
+
+def check_description(value: object) -> str | None:
+    """An optional description: at most 255 characters, no control characters; blank is none."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(
+            "description must be text", code="invalid_description", field="description"
+        )
+    text = value.strip()
+    if len(text) > DESCRIPTION_MAX:
+        raise BadRequest(
+            f"description must be at most {DESCRIPTION_MAX} characters",
+            code="invalid_description",
+            field="description",
+        )
+    if has_control_characters(text):
+        raise BadRequest(
+            "description must not contain control characters",
+            code="invalid_description",
+            field="description",
+        )
+    return text or None
+
+
+def check_restriction(
+    organizations: object, personal: object, memberships: Collection[str]
+) -> tuple[list[str] | None, bool]:
+    """Where a new token may act: the organizations (None: every one of the user's, at request
+    time) and whether outside any organization. Each named organization must be one of
+    ``memberships``; a token must be able to act somewhere."""
+    if not isinstance(personal, bool):
+        raise BadRequest(
+            "personal must be true or false", code="invalid_personal", field="personal"
+        )
+    if organizations is None:
+        return None, personal
+    if not isinstance(organizations, list) or len(organizations) > ORGANIZATIONS_MAX:
+        raise BadRequest(
+            f"organizations must be a list of at most {ORGANIZATIONS_MAX} organization ids",
+            code="invalid_organizations",
+            field="organizations",
+        )
+    chosen: list[str] = []
+    for org in organizations:
+        if not is_account_id(org):
+            raise BadRequest(
+                "organizations must hold organization ids",
+                code="invalid_organizations",
+                field="organizations",
+            )
+        if org not in memberships:
+            raise BadRequest(
+                f"you are not a member of organization {org}",
+                code="invalid_organizations",
+                field="organizations",
+            )
+        if org not in chosen:
+            chosen.append(org)
+    if not chosen and not personal:
+        raise BadRequest(
+            "a token restricted to no organization must allow personal use",
+            code="invalid_organizations",
+            field="organizations",
+        )
+    return sorted(chosen), personal
 
 
 def parse_expiry(value: object, now: dt.datetime, default_days: int, max_days: int) -> dt.datetime:

@@ -1,89 +1,254 @@
-"""last_used_at without a Vault write per request: noted in memory, written coalesced."""
+"""Last use of PATs without a Vault write per request: noted in memory, written in batches.
+
+Each request notes its token's use (time, client address, organization context) in memory.
+A flush, in a thread of its own every ``VAULT_BRIDGE_LAST_USED_INTERVAL``, writes all uses of
+one user with one check-and-set update of that user's index, and the uses in an organization's
+context with one update per organization: a bounded number of Vault calls per interval, however
+many tokens were used. Every map here has a bound.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
+import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+from vault_bridge.errors import VaultBridgeError
 from vault_bridge.timeutil import iso
-from vault_bridge.tokens.verify import CACHE_LIMIT, VerifiedToken
-from vault_bridge.vault.client import CasConflict
-from vault_bridge.vault.records import PatRecord, PatRecords
+from vault_bridge.tokens.index import Table, TokenIndex
+from vault_bridge.tokens.verify import VerifiedToken
+from vault_bridge.vault.records import PatRecord
+
+log = logging.getLogger(__name__)
+
+ADDRESSES = 3  # last client addresses kept per token
+ORGS_PER_TOKEN = 16  # organization contexts noted per token between two flushes
+MAX_PENDING = 100_000  # tokens with unwritten uses
+MAX_SEEN = 100_000  # (token, address) pairs remembered for the "first use from" audit event
+USERS_PER_FLUSH = 5_000  # users written in one round; the rest wait for the next
 
 
 def _iso(unix: float) -> str:
     return iso(dt.datetime.fromtimestamp(unix, dt.UTC)) or ""
 
 
-class UsageTracker:
-    """Uses of tokens on this replica, written to their records at most once per interval."""
+def merge_addresses(newer: list[str], older: list[str]) -> list[str]:
+    """The most recent distinct addresses first, at most ``ADDRESSES``."""
+    merged: list[str] = []
+    for address in [*newer, *older]:
+        if address and address not in merged:
+            merged.append(address)
+    return merged[:ADDRESSES]
 
-    def __init__(self, records: PatRecords, interval: float) -> None:
-        self.records = records
-        self.interval = interval
-        self._used: dict[str, tuple[str, float]] = {}  # token id -> (user, last use, unix time)
-        self._flushed: dict[str, float] = {}  # token id -> when last_used_at was last written
-        self._addresses: set[tuple[str, str]] = set()  # (token id, client address) seen
+
+@dataclass(slots=True)
+class Use:
+    """Unwritten uses of one token on this replica."""
+
+    user: str
+    at: float
+    scopes: frozenset[str]
+    expires_at: int
+    addresses: tuple[str, ...] = ()
+    orgs: dict[str, float] | None = None  # organization -> last use there
+
+    def merge(self, other: Use) -> None:
+        """Fold in uses noted later (or earlier: the latest time wins)."""
+        newer, older = (other, self) if other.at >= self.at else (self, other)
+        self.addresses = tuple(merge_addresses(list(newer.addresses), list(older.addresses)))
+        self.at = newer.at
+        for org, at in (other.orgs or {}).items():
+            self.note_org(org, at)
+
+    def note_org(self, org: str, at: float) -> None:
+        """Note a use in an organization's context (at most ``ORGS_PER_TOKEN`` of them)."""
+        if self.orgs is None:
+            self.orgs = {}
+        if org in self.orgs or len(self.orgs) < ORGS_PER_TOKEN:
+            self.orgs[org] = max(at, self.orgs.get(org, 0.0))
+
+
+@dataclass(frozen=True)
+class OrgUse:
+    """A token's last use in one organization's context, with what the owners may see."""
+
+    token_id: str
+    user: str
+    name: str
+    scopes: tuple[str, ...]
+    expires_at: int
+    at: float
+
+
+OrgSink = Callable[[str, list[OrgUse]], None]
+
+
+class UsageTracker:
+    """Uses of tokens on this replica, written to the users' indexes in batches."""
+
+    def __init__(
+        self,
+        index: TokenIndex,
+        *,
+        org_sink: OrgSink | None = None,
+        max_pending: int = MAX_PENDING,
+        max_seen: int = MAX_SEEN,
+        users_per_flush: int = USERS_PER_FLUSH,
+    ) -> None:
+        self.index = index
+        self.org_sink = org_sink
+        self.max_pending = max_pending
+        self.max_seen = max_seen
+        self.users_per_flush = users_per_flush
+        self._pending: dict[str, Use] = {}  # token id -> unwritten uses
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self.dropped = 0  # uses not noted because the pending map was full (until a flush)
+        self.flushing = False  # a flush is writing (tests and benchmarks)
+
+    def __len__(self) -> int:
+        return len(self._pending)
 
     def touch(
         self,
         token: VerifiedToken,
         address: str | None = None,
+        orgs: Sequence[str] = (),
         on_first_use: Callable[[], object] | None = None,
     ) -> bool:
         """Note a use; True the first time this replica sees the token used from ``address``.
         Then ``on_first_use`` runs (the audit event) and only once it returned is the address
         remembered: when it raises, the next use is a first use again."""
-        self._used[token.token_id] = (token.user, time.time())
-        key = (token.token_id, address or "")
-        if key in self._addresses:
-            return False
+        now = time.time()
+        address = address or ""
+        key = (token.token_id, address)
+        with self._lock:
+            use = self._pending.get(token.token_id)
+            if use is None:
+                if len(self._pending) < self.max_pending:
+                    use = Use(token.user, now, token.scopes, token.expires_at)
+                    self._pending[token.token_id] = use
+                else:
+                    self.dropped += 1
+            if use is not None:
+                use.at = now
+                if address and (not use.addresses or use.addresses[0] != address):
+                    use.addresses = tuple(merge_addresses([address], list(use.addresses)))
+                for org in orgs:
+                    use.note_org(org, now)
+            if key in self._seen:
+                return False
         if on_first_use is not None:
-            on_first_use()
-        if len(self._addresses) >= CACHE_LIMIT:
-            self._addresses.clear()
-        self._addresses.add(key)
+            on_first_use()  # outside the lock: it writes the audit log
+        with self._lock:
+            if len(self._seen) >= self.max_seen:
+                self._seen.popitem(last=False)
+            self._seen[key] = None
         return True
 
     def flush(self, force: bool = False) -> int:
-        """Write last_used_at of tokens used since their last write; returns how many."""
-        now = time.time()
-        written = 0
-        for token_id, (user, used_at) in list(self._used.items()):
-            last = self._flushed.get(token_id, float("-inf"))
-            if not force and now - last < self.interval:
-                continue
-            self._used.pop(token_id, None)
-            self._flushed[token_id] = now
+        """Write the uses noted since the last flush: one index update per user (at most
+        ``users_per_flush`` users a round unless ``force``); returns how many users."""
+        with self._flush_lock:
+            with self._lock:
+                pending, self._pending = self._pending, {}
+            if not pending:
+                return 0
+            by_user: dict[str, dict[str, Use]] = {}
+            for token_id, use in pending.items():
+                by_user.setdefault(use.user, {})[token_id] = use
+            users = list(by_user)
+            now_round = users if force else users[: self.users_per_flush]
+            self._put_back(
+                {tid: u for user in users[len(now_round) :] for tid, u in by_user[user].items()}
+            )
+            org_uses: dict[str, list[OrgUse]] = {}
+            written = 0
+            self.flushing = True
             try:
-                self._write(user, token_id, used_at)
-                written += 1
-            except CasConflict:
-                self._used.setdefault(token_id, (user, used_at))  # try again next round
-        return written
+                for user in now_round:
+                    uses = by_user[user]
+                    try:
+                        names = self.index.update(user, functools.partial(_apply, uses=uses))
+                    except VaultBridgeError as exc:
+                        log.warning("could not record last use for %s: %s", user, exc.message)
+                        self._put_back(uses)
+                        continue
+                    written += 1
+                    for token_id, use in uses.items():
+                        if token_id not in names:
+                            continue
+                        for org, at in (use.orgs or {}).items():
+                            org_uses.setdefault(org, []).append(
+                                OrgUse(
+                                    token_id,
+                                    user,
+                                    names[token_id],
+                                    tuple(sorted(use.scopes)),
+                                    use.expires_at,
+                                    at,
+                                )
+                            )
+                if self.org_sink is not None:
+                    for org, entries in org_uses.items():
+                        try:
+                            self.org_sink(org, entries)
+                        except VaultBridgeError as exc:
+                            log.warning("could not record use in %s: %s", org, exc.message)
+            finally:
+                self.flushing = False
+            return written
 
-    def _write(self, user: str, token_id: str, used_at: float) -> None:
-        secret = self.records.read(user, token_id)
-        if secret is None:
-            return  # revoked meanwhile
-        moment = _iso(used_at)
-        stored = secret.data.get("last_used_at")
-        if stored and stored >= moment:
-            return
-        self.records.update(user, token_id, {**secret.data, "last_used_at": moment}, secret.version)
+    def _put_back(self, uses: dict[str, Use]) -> None:
+        """Keep uses that could not be written for the next round (within the bound)."""
+        with self._lock:
+            for token_id, use in uses.items():
+                current = self._pending.get(token_id)
+                if current is not None:
+                    current.merge(use)
+                elif len(self._pending) < self.max_pending:
+                    self._pending[token_id] = use
+                else:
+                    self.dropped += 1
 
     def overlay(self, record: PatRecord) -> PatRecord:
         """The record with this replica's unwritten last use, if newer."""
-        local = self._used.get(record["id"])
-        if local is None:
+        use = self._pending.get(record["id"])
+        if use is None:
             return record
-        moment = _iso(local[1])
-        if record.get("last_used_at") and moment <= (record["last_used_at"] or ""):
+        moment = _iso(use.at)
+        if record["last_used_at"] and moment <= record["last_used_at"]:
             return record
-        return {**record, "last_used_at": moment}
+        return {
+            **record,
+            "last_used_at": moment,
+            "last_used_addresses": merge_addresses(
+                list(use.addresses), record["last_used_addresses"]
+            ),
+        }
 
-    def forget(self, token_id: str) -> None:
-        """Drop what is noted about a revoked token."""
-        self._used.pop(token_id, None)
-        self._flushed.pop(token_id, None)
+
+def _apply(table: Table, uses: dict[str, Use]) -> tuple[dict[str, str], bool]:
+    """Write uses into a user's records; the names of the tokens found."""
+    names: dict[str, str] = {}
+    changed = False
+    for token_id, use in uses.items():
+        record = table.get(token_id)
+        if record is None:
+            continue  # not indexed (pruned, or a token of a deleted user)
+        names[token_id] = record["name"]
+        moment = _iso(use.at)
+        if record["last_used_at"] and moment <= record["last_used_at"]:
+            continue
+        record["last_used_at"] = moment
+        record["last_used_addresses"] = merge_addresses(
+            list(use.addresses), record["last_used_addresses"]
+        )
+        changed = True
+    return names, changed

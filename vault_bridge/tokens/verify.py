@@ -9,7 +9,7 @@ the key refresh bound of ``SigningKeys``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import jwt
@@ -24,9 +24,10 @@ from vault_bridge.tokens.signing import REQUIRED_CLAIMS, TOKEN_TYPE, unverified_
 MAX_TOKEN_LENGTH = 4096
 LEEWAY_SECONDS = 5
 CACHE_LIMIT = 100_000
+ORGS_MAX = 50  # organizations a restricted token may name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VerifiedToken:
     """A PAT whose signature, claims and revocation state have been checked."""
 
@@ -36,6 +37,14 @@ class VerifiedToken:
     expires_at: int
     issued_at: int
     kid: str = ""  # the signing key version, still accepted or not
+    orgs: frozenset[str] | None = None  # the organizations it may act in; None: any of the user's
+    personal: bool = True  # may act outside any organization
+
+    def may_act_in(self, org: str | None) -> bool:
+        """Whether the token's restriction allows acting in ``org`` (None: personal context)."""
+        if org is None:
+            return self.personal
+        return self.orgs is None or org in self.orgs
 
     def __repr__(self) -> str:
         return f"VerifiedToken(token_id={self.token_id!r}, user={self.user!r})"
@@ -56,12 +65,16 @@ class Verifier:
         issuer: str,
         audience: str,
         confirm_fresh: Callable[[], None] | None = None,
+        cache_limit: int = CACHE_LIMIT,
+        prefix: str = "",
     ) -> None:
         self.keys = keys
         self.denylist = denylist
         self.issuer = issuer
         self.audience = audience
         self.confirm_fresh = confirm_fresh or denylist.check_fresh
+        self.cache_limit = cache_limit
+        self.prefix = prefix  # tokens carry it; tokens issued before it existed do not
         self._verified: dict[str, VerifiedToken] = {}
 
     def verify(self, token: object) -> VerifiedToken:
@@ -83,15 +96,25 @@ class Verifier:
         if self.denylist.is_revoked(verified.token_id):
             raise Unauthenticated("the access token has been revoked", code="token_revoked")
         if cached is None:
-            if len(self._verified) >= CACHE_LIMIT:
-                for stale in list(self._verified)[: CACHE_LIMIT // 2]:
-                    self._verified.pop(stale, None)
-            self._verified[token] = verified
+            self.remember(token, verified)
         return verified
 
-    def check_signature(self, token: str) -> VerifiedToken:
-        """Verify signature and claims (no denylist, no cache)."""
+    def remember(self, token: str, verified: VerifiedToken) -> None:
+        """Cache a verified token; past ``cache_limit`` the older half is dropped."""
+        if len(self._verified) >= self.cache_limit:
+            for stale in list(self._verified)[: max(1, self.cache_limit // 2)]:
+                self._verified.pop(stale, None)
+        self._verified[token] = verified
+
+    def __len__(self) -> int:
+        return len(self._verified)
+
+    def check_signature(self, token: str, *, allow_expired: bool = False) -> VerifiedToken:
+        """Verify signature and claims (no denylist, no cache); ``allow_expired`` accepts a
+        token past its expiry (to revoke a leaked one whatever its state)."""
         invalid = Unauthenticated("the access token is invalid", code="invalid_token")
+        if self.prefix and token.startswith(self.prefix):
+            token = token[len(self.prefix) :]
         if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
             raise invalid
         header = unverified_header(token)
@@ -116,7 +139,7 @@ class Verifier:
                 options={
                     "require": REQUIRED_CLAIMS,
                     "verify_signature": True,
-                    "verify_exp": True,
+                    "verify_exp": not allow_expired,
                     "verify_nbf": True,
                     "verify_iat": True,
                     "verify_aud": True,
@@ -136,17 +159,28 @@ class Verifier:
             raise invalid
         if not is_token_id(claims["jti"]) or not is_account_id(claims["sub"]):
             raise invalid
+        orgs = claims.get("orgs")
+        if orgs is not None and not (
+            isinstance(orgs, list) and len(orgs) <= ORGS_MAX and all(map(is_account_id, orgs))
+        ):
+            raise invalid
+        personal = claims.get("personal", True)
+        if not isinstance(personal, bool):
+            raise invalid
         return VerifiedToken(
             token_id=claims["jti"],
             user=claims["sub"],
             scopes=granted,
             expires_at=int(claims["exp"]),
             issued_at=int(claims["iat"]),
+            orgs=None if orgs is None else frozenset(orgs),
+            personal=personal,
             kid=kid,
         )
 
-    def forget(self, token_id: str) -> None:
-        """Drop cached verifications of a token (after revoking it here)."""
+    def forget(self, token_ids: Collection[str]) -> None:
+        """Drop cached verifications of tokens (after revoking them here): one pass."""
+        wanted = set(token_ids)
         for token, verified in list(self._verified.items()):
-            if verified.token_id == token_id:
+            if verified.token_id in wanted:
                 self._verified.pop(token, None)

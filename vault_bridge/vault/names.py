@@ -83,6 +83,46 @@ def pat_path(user: str, token_id: str) -> str:
     return f"{pat_folder(user)}/{token_id}"
 
 
+def pat_index_path(user: str) -> str:
+    """The index of a user's PATs: every record's metadata and last use, one document."""
+    return f"users/{user}/pat-index"
+
+
+PAT_OWNERS_FOLDER = "pat-owners"  # token id -> its user, for operators (``pats revoke ID``)
+PAT_INDEX_MARKER = "config/pat-index"  # written once every user's records are indexed
+
+
+def pat_owner_path(token_id: str) -> str:
+    """Which user a PAT id belongs to."""
+    return f"{PAT_OWNERS_FOLDER}/{token_id}"
+
+
+def org_pat_usage_path(org: str) -> str:
+    """PATs used in an organization's context: who, which, last use there."""
+    return f"orgs/{org}/pat-usage"
+
+
+PAT_BLOCKS_FOLDER = "pat-blocks"  # one document per organization that blocks PATs
+
+
+def pat_blocks_path(org: str) -> str:
+    """The PATs an organization's owners blocked from acting in it."""
+    return f"{PAT_BLOCKS_FOLDER}/{org}"
+
+
+def notices_path(user: str) -> str:
+    """A user's recent security notices (and the once-only markers of the e-mails)."""
+    return f"users/{user}/notices"
+
+
+EXPIRY_FOLDER = "pat-expiry"  # PATs by the day they expire, for the reminders
+
+
+def expiry_bucket_path(day: str, shard: str) -> str:
+    """PATs expiring on ``day`` (YYYY-MM-DD) whose id starts with ``shard`` (a hex digit)."""
+    return f"{EXPIRY_FOLDER}/{day}/{shard}"
+
+
 def provider_folder(owner_kind: OwnerKind, owner: str) -> str:
     """Folder of an owner's provider tokens: a user's, an organization's or the platform's."""
     if owner_kind not in ("users", "orgs", "platform"):
@@ -103,6 +143,17 @@ def jobs_folder(user: str) -> str:
 def job_path(user: str, job_id: str) -> str:
     """One job."""
     return f"{jobs_folder(user)}/{job_id}"
+
+
+def job_index_folder(user: str, context: str | None) -> str:
+    """The index of a user's jobs in one context (``personal`` or ``orgs/<org>``)."""
+    where = "personal" if context is None else f"orgs/{context}"
+    return f"users/{user}/job-index/{where}"
+
+
+def job_index_marker(user: str) -> str:
+    """Written once a user's jobs (of an earlier version, without an index) are indexed."""
+    return f"users/{user}/job-index/indexed"
 
 
 def redeemed_path(day: str, grant_id: str) -> str:
