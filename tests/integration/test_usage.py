@@ -89,3 +89,13 @@ def test_uses_that_could_not_be_written_wait_for_the_next_round(admin: Services)
     assert len(tracker) == 3
     time.sleep(0.01)
     assert tracker.flush(force=True) == 3 and len(tracker) == 0
+
+
+def test_the_account_cache_is_bounded(admin: Services, make_user, monkeypatch) -> None:
+    directory = admin.directory
+    monkeypatch.setattr(directory, "cache_limit", 3)  # the session's services: put back after
+    accounts = [make_user() for _ in range(5)]
+    for account in accounts:
+        assert directory.active_user(account.id) is not None
+        assert len(directory._cache) <= 3
+    assert list(directory._cache) == [a.id for a in accounts[-3:]]  # the least recently asked go
