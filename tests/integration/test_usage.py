@@ -99,3 +99,14 @@ def test_the_account_cache_is_bounded(admin: Services, make_user, monkeypatch) -
         assert directory.active_user(account.id) is not None
         assert len(directory._cache) <= 3
     assert list(directory._cache) == [a.id for a in accounts[-3:]]  # the least recently asked go
+    assert len(directory._names) <= 3  # entity ids seen on the way
+
+
+def test_the_provider_lookup_cache_is_bounded(admin: Services, monkeypatch) -> None:
+    from vault_bridge.runtime import grants
+
+    monkeypatch.setattr(grants, "CACHE_LIMIT", 2)
+    monkeypatch.setattr(admin.grants, "_configured", {})
+    for provider in list(admin.catalog.providers)[:4]:
+        admin.grants._is_configured("users", "nobody-here", provider)
+        assert len(admin.grants._configured) <= 2

@@ -130,7 +130,7 @@ class Directory:
             org, role = info
             if ROLE_RANK[role] > ROLE_RANK.get(memberships.get(org, ""), 0):
                 memberships[org] = role
-        self._names[entity["id"]] = user_id
+        self._remember(self._names, entity["id"], user_id)
         return User(
             user_id,
             meta.get("display_name") or user_id,
@@ -155,7 +155,7 @@ class Directory:
             and role in ROLE_RANK
         ):
             info = (org, role)
-        self._groups[group_id] = info
+        self._remember(self._groups, group_id, info)
         return info
 
     def user_name(self, entity_id: str) -> str | None:
@@ -166,12 +166,18 @@ class Directory:
         name = (entity or {}).get("name")
         if not isinstance(name, str) or not is_account_id(name):
             return None
-        self._names[entity_id] = name
+        self._remember(self._names, entity_id, name)
         return name
 
     def forget(self, user_id: str) -> None:
         """Drop a user from the cache (after a change made by this replica)."""
         self._drop(user_id)
+
+    def _remember(self, facts: dict[str, Any], key: str, value: Any) -> None:
+        """Note a fact that never changes (ids are not reused), within the cache bound."""
+        if len(facts) >= self.cache_limit:
+            facts.clear()
+        facts[key] = value
 
     def _drop(self, user_id: str) -> None:
         with self._cache_lock:
