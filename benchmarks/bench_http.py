@@ -197,11 +197,10 @@ def measure(targets: list[Target], rounds: int, seconds: int) -> None:
         print(f"  {label:<34}{value:>9.2f}x{verdict}")
 
 
-def profile(targets: list[Target], master: int, seconds: int, out: Path) -> None:
+def profile(targets: list[Target], master: int, seconds: int, raw: Path) -> None:
     """py-spy every vault-bridge worker while wrk loads GET /api/v1/user; print the top."""
     py_spy = shutil.which("py-spy") or str(BIN / "py-spy")
     _, url, headers = targets[2]
-    raw = out / "profile.txt"
     spy = subprocess.Popen(
         [
             py_spy, "record", "--pid", str(master), "--subprocesses", "--duration", str(seconds),
@@ -255,6 +254,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--profile", type=int, default=0, metavar="SECONDS")
+    parser.add_argument("--profile-raw", type=Path, help="keep py-spy's collapsed stacks here")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench_http needs wrk: `make bench` installs it on Debian as root")
@@ -264,7 +264,7 @@ def main() -> None:
             with servers(server, logs) as (targets, master):
                 measure(targets, args.rounds, args.seconds)
                 if args.profile:
-                    profile(targets, master, args.profile, logs)
+                    profile(targets, master, args.profile, args.profile_raw or logs / "raw.txt")
         except Exception:
             for log in logs.glob("*.stderr"):
                 print(f"--- {log.name} (last lines)", file=sys.stderr)
