@@ -7,12 +7,14 @@ is enforced once, in the services.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 import flask_login
 from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -69,12 +71,25 @@ def services() -> Services:
     return current_services()
 
 
-def format_date(value: Any) -> str:
-    """``2026-12-31T00:00:00Z`` → ``31 Dec 2026``."""
+def format_date(value: Any) -> Markup:
+    """``2026-12-31T00:00:00Z`` → ``<time datetime="2026-12-31">31 Dec 2026</time>``.
+
+    One format on every page; the element keeps the day on one line (see app.css).
+    """
     if not value:
-        return ""
+        return Markup("")
     moment = parse_iso(value) if isinstance(value, str) else value
-    return moment.strftime("%-d %b %Y")
+    return Markup('<time datetime="{}">{}</time>').format(
+        moment.date().isoformat(), moment.strftime("%-d %b %Y")
+    )
+
+
+def format_day(value: str) -> str:
+    """A date input's ``2027-01-31`` → ``31 Jan 2027``; anything else → nothing."""
+    try:
+        return dt.date.fromisoformat(value).strftime("%-d %b %Y") if len(value) == 10 else ""
+    except ValueError:
+        return ""
 
 
 def init_web(app: Flask) -> None:
@@ -98,6 +113,7 @@ def init_web(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["scopes"] = scopes.REGISTRY
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["day"] = format_day
 
     @app.context_processor
     def navigation() -> dict[str, Any]:
