@@ -130,7 +130,7 @@ def init_web(app: Flask) -> None:
 
     @app.before_request
     def protect_forms() -> None:
-        if request.blueprint != "web" or request.endpoint == "web.static":
+        if request.blueprint != "web" or request.endpoint in {"web.static", "web.favicon"}:
             return
         check_session_store()  # the session key lives in Vault: no Vault, no sessions
         if request.method == "POST":

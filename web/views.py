@@ -15,6 +15,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
@@ -112,6 +113,14 @@ def logout() -> Any:
     end_session(services().sessions)
     flash("You are signed out.", "info")
     return go("web.login")
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """The icon browsers ask for on their own, whatever the page links."""
+    response = send_from_directory(bp.static_folder or "", "favicon.svg", max_age=86400)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @bp.get("/")

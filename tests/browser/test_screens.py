@@ -88,8 +88,18 @@ def phone_or_desktop(request, browser) -> Iterator[tuple[Any, int]]:
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
+    failed: list[str] = []
+    page.on(
+        "response",
+        lambda r: (
+            failed.append(r.url)
+            if r.status >= 400 and r.request.resource_type != "document"
+            else None
+        ),
+    )
     yield page, width
     context.close()
+    assert failed == [], failed  # no missing stylesheet, script or icon on any page
 
 
 def look(page: Any, name: str, width: int) -> None:
