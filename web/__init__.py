@@ -63,6 +63,14 @@ def login_required(view: Callable[P, R]) -> Callable[P, R]:
     return wrapped
 
 
+# which kind of page an endpoint shows: the account switcher keeps it (see views.switch_context)
+PAGE_KINDS = {
+    **dict.fromkeys(("web.personal_access_tokens", "web.create_pat", "web.revoke_pat"), "pats"),
+    **dict.fromkeys(("web.organizations", "web.create_org"), "orgs"),
+    **dict.fromkeys(
+        ("web.organization", "web.set_member", "web.remove_member", "web.delete_org"), "members"
+    ),
+}
 FORM_EXPIRED = "The form expired or was not sent from this site. Reload the page and try again."
 
 
@@ -123,10 +131,13 @@ def init_web(app: Flask) -> None:
             orgs = services().orgs.list_for(current_user.user)
         except VaultBridgeError:
             orgs = []
-        active = session.get("context")
-        if active not in {o["id"] for o in orgs}:
-            active = None
-        return {"nav_orgs": orgs, "active_context": active}
+        active = next((o for o in orgs if o["id"] == session.get("context")), None)
+        return {
+            "nav_orgs": orgs,
+            "active_context": active["id"] if active else None,
+            "active_org": active,
+            "page_kind": PAGE_KINDS.get(request.endpoint or "", "providers"),
+        }
 
     @app.before_request
     def protect_forms() -> None:

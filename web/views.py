@@ -129,18 +129,33 @@ def home() -> Response:
     return go("web.personal_access_tokens")
 
 
+# the page of the same kind in another account context: (personal, an organization's)
+SWITCH_TARGETS = {
+    "pats": ("web.personal_access_tokens", "web.personal_access_tokens"),
+    "providers": ("web.provider_access_tokens", "web.org_provider_tokens"),
+    "members": ("web.organizations", "web.organization"),
+    "orgs": ("web.organizations", "web.organizations"),
+}
+
+
 @bp.post("/context")
 @login_required
 def switch_context() -> Response:
-    """Switch the account context (personal or an organization) shown in the header."""
+    """Switch the account context (personal or an organization), staying on the same kind of
+    page: an organization's provider tokens become the personal ones, and back."""
     org = request.form.get("context") or None
+    personal, organizational = SWITCH_TARGETS.get(
+        request.form.get("page", ""), SWITCH_TARGETS["providers"]
+    )
     if org is None:
         set_context(None)
-        return go("web.provider_access_tokens")
+        return go(personal)
     if org not in current_user.user.memberships:
         abort(404)
     set_context(org)
-    return go("web.org_provider_tokens", org=org)
+    if organizational in {"web.org_provider_tokens", "web.organization"}:
+        return go(organizational, org=org)
+    return go(organizational)
 
 
 # -- personal access tokens --------------------------------------------------------------------
@@ -319,6 +334,7 @@ def _save_provider(kind: OwnerKind, owner: str, provider_id: str, page: Any) -> 
 @login_required
 def provider_access_tokens(failed: Any = None, status: int = 200) -> Any:
     """Every catalog provider with its status and a form; secrets are never rendered."""
+    set_context(None)
     items = _provider_items(
         "users",
         current_user.user.id,
@@ -403,7 +419,10 @@ def create_org() -> Any:
 
 
 def _member_context(org: str) -> tuple[dict[str, Any], str]:
-    return services().orgs.for_member(current_user.user, org)
+    """The organization and the user's role in it; its pages make it the account context."""
+    profile, role = services().orgs.for_member(current_user.user, org)
+    set_context(org)
+    return profile, role
 
 
 @bp.get("/organizations/<org>")
@@ -418,7 +437,7 @@ def organization(
     profile, role = _member_context(org)
     return render_template(
         "organization.html",
-        section="orgs",
+        section="members",
         org=profile,
         role=role,
         roles=ROLES,
@@ -463,7 +482,7 @@ def remove_member(org: str, user: str) -> Any:
     if request.method == "GET":
         return render_template(
             "confirm.html",
-            section="orgs",
+            section="members",
             title=f"Leave {profile['display_name']}?" if me else f"Remove {user}?",
             message="Jobs run in this organization stop using its provider tokens at once."
             if me
@@ -493,7 +512,7 @@ def delete_org(org: str) -> Any:
     if request.method == "GET":
         return render_template(
             "confirm.html",
-            section="orgs",
+            section="members",
             title=f"Delete {profile['display_name']}?",
             message="Its provider tokens are deleted from Vault for good and every member loses "
             "access. This cannot be undone.",
@@ -517,7 +536,7 @@ def org_provider_tokens(org: str, failed: Any = None, status: int = 200) -> Any:
     )
     return render_template(
         "providers.html",
-        section="orgs",
+        section="providers",
         providers=items,
         org=profile,
         can_edit=role in ("owner", "maintainer"),
@@ -546,7 +565,7 @@ def remove_org_provider_token(org: str, provider: str) -> Any:
     if request.method == "GET":
         return render_template(
             "confirm.html",
-            section="orgs",
+            section="providers",
             title=f"Remove {profile['display_name']}'s {label} token?",
             message="Jobs of every member in this organization can no longer use it.",
             action=url_for("web.remove_org_provider_token", org=org, provider=provider),

@@ -159,6 +159,7 @@ def test_organization_roles_in_the_browser(browser, live, make_user, shot) -> No
     assert viewer_page.get_by_role("button", name="Change").count() == 0
     assert viewer_page.get_by_role("button", name="Add member").count() == 0
     # the account switcher in the header takes the viewer to the organization and back
+    viewer_page.goto(f"{server.url}/settings/provider-access-tokens")
     viewer_page.get_by_label("Account").select_option(org)
     viewer_page.wait_for_url(f"**/organizations/{org}/provider-access-tokens")
     viewer_page.get_by_label("Account").select_option("")
@@ -238,3 +239,48 @@ def test_pages_work_under_a_csp_without_inline_script(page, live, make_user) -> 
         violations.clear()
         page.goto(f"{server.url}{path}")
         assert violations == [], (path, violations)
+
+
+def test_account_switcher_follows_the_page_and_keeps_its_kind(page, live, admin, make_user) -> None:
+    server = live()
+    account = make_user("usw", display_name="Grace Hopper")
+    user = admin.directory.get_user(account.id)
+    first, second = unique_id("alpha"), unique_id("beta")
+    admin.orgs.create(first, "Alpha Lab", user, actor=account.id)
+    admin.orgs.create(second, "Beta Lab", admin.directory.get_user(account.id), actor=account.id)
+    sign_in(page, server.url, account)
+    switcher = page.get_by_label("Account")
+    sidebar = page.get_by_role("navigation", name="Settings")
+
+    def provider_link() -> str:
+        return sidebar.get_by_role("link", name="Provider Access Tokens").get_attribute("href")
+
+    # an organization's page, reached by its address: the header and the sidebar say so
+    page.goto(f"{server.url}/organizations/{first}/provider-access-tokens")
+    assert switcher.input_value() == first
+    assert provider_link() == f"/organizations/{first}/provider-access-tokens"
+    assert sidebar.get_by_role("link", name="Members").get_attribute("href") == (
+        f"/organizations/{first}"
+    )
+    # switching keeps the kind of page: provider tokens of the organization -> personal ones
+    switcher.select_option("")
+    page.wait_for_url("**/settings/provider-access-tokens")
+    assert switcher.input_value() == ""
+    assert provider_link() == "/settings/provider-access-tokens"
+    assert sidebar.get_by_role("link", name="Members").count() == 0
+    switcher.select_option(second)
+    page.wait_for_url(f"**/organizations/{second}/provider-access-tokens")
+    # members of one organization -> members of the other
+    page.goto(f"{server.url}/organizations/{first}")
+    assert switcher.input_value() == first
+    assert sidebar.get_by_role("link", name="Members").get_attribute("aria-current") == "page"
+    switcher.select_option(second)
+    page.wait_for_url(f"**/organizations/{second}")
+    assert page.get_by_role("heading", name="Beta Lab", level=1).count() == 1
+    # the personal access tokens page stays itself, in either context
+    page.goto(f"{server.url}/settings/personal-access-tokens")
+    assert switcher.input_value() == second  # remembered: the sidebar still leads there
+    assert provider_link() == f"/organizations/{second}/provider-access-tokens"
+    switcher.select_option("")
+    page.wait_for_url("**/settings/personal-access-tokens")
+    assert provider_link() == "/settings/provider-access-tokens"
