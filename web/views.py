@@ -418,6 +418,14 @@ def create_org() -> Any:
     return go("web.organization", org=form["id"])
 
 
+SOLE_OWNER = "You are the only owner: make another member an owner first."
+
+
+def _sole_owner(role: str, members: list[dict[str, str]]) -> bool:
+    """True when the user is the organization's one owner (who cannot leave)."""
+    return role == "owner" and sum(m["role"] == "owner" for m in members) == 1
+
+
 def _member_context(org: str) -> tuple[dict[str, Any], str]:
     """The organization and the user's role in it; its pages make it the account context."""
     profile, role = services().orgs.for_member(current_user.user, org)
@@ -435,13 +443,16 @@ def organization(
 ) -> Any:
     """Members and roles; owners manage them."""
     profile, role = _member_context(org)
+    members = services().orgs.members(org)
     return render_template(
         "organization.html",
         section="members",
         org=profile,
         role=role,
         roles=ROLES,
-        members=services().orgs.members(org),
+        members=members,
+        sole_owner=_sole_owner(role, members),
+        sole_owner_reason=SOLE_OWNER,
         form=form or {"user": ""},
         errors=errors or {},
     ), status
@@ -475,18 +486,23 @@ def set_member(org: str) -> Any:
 @login_required
 def remove_member(org: str, user: str) -> Any:
     """Confirm, then remove a member (owners) or leave (the member)."""
-    profile, _ = _member_context(org)
+    profile, role = _member_context(org)
     me = user == current_user.user.id
     if not me:
         services().orgs.require_role(current_user.user, org, "owner")
+    elif request.method == "GET" and _sole_owner(role, services().orgs.members(org)):
+        flash(SOLE_OWNER, "error")
+        return go("web.organization", org=org)
     if request.method == "GET":
+        name = profile["display_name"]
         return render_template(
             "confirm.html",
             section="members",
-            title=f"Leave {profile['display_name']}?" if me else f"Remove {user}?",
-            message="Jobs run in this organization stop using its provider tokens at once."
+            title=f"Leave {name}?" if me else f"Remove {user}?",
+            message=f"You will no longer see {name} or its members, and your tokens and jobs "
+            "can no longer act in it. An owner can add you again."
             if me
-            else f"{user} loses access to {profile['display_name']} and its provider tokens.",
+            else f"{user} loses access to {name} and its provider tokens.",
             action=url_for("web.remove_member", org=org, user=user),
             button="Leave" if me else "Remove member",
             back=url_for("web.organization", org=org),
@@ -494,7 +510,7 @@ def remove_member(org: str, user: str) -> Any:
     try:
         services().orgs.remove_member(org, user, actor=current_user.user.id)
     except Conflict:
-        flash("An organization needs at least one owner: make someone else owner first.", "error")
+        flash(SOLE_OWNER if me else "An organization needs at least one owner.", "error")
         return go("web.organization", org=org)
     if me:
         set_context(None)

@@ -284,3 +284,34 @@ def test_account_switcher_follows_the_page_and_keeps_its_kind(page, live, admin,
     switcher.select_option("")
     page.wait_for_url("**/settings/personal-access-tokens")
     assert provider_link() == "/settings/provider-access-tokens"
+
+
+def test_a_sole_owner_sees_why_they_cannot_leave(page, live, admin, make_user) -> None:
+    server = live()
+    owner, other = make_user("ulv"), make_user("ulw")
+    org = unique_id("leave")
+    admin.orgs.create(org, "Leave Lab", admin.directory.get_user(owner.id), actor=owner.id)
+    admin.orgs.set_member(org, other.id, "viewer", actor=owner.id)
+    sign_in(page, server.url, owner)
+    page.goto(f"{server.url}/organizations/{org}")
+    leave = page.get_by_role("button", name="Leave")
+    assert leave.is_disabled()
+    reason = "You are the only owner: make another member an owner first."
+    assert page.locator("#leave-reason").inner_text() == reason
+    assert leave.get_attribute("aria-describedby") == "leave-reason"
+    # the address of the dialog, typed in, says the same and changes nothing
+    page.goto(f"{server.url}/organizations/{org}/members/{owner.id}/remove")
+    page.wait_for_url(f"**/organizations/{org}")
+    assert reason in page.get_by_role("status").inner_text()
+    assert admin.orgs.members(org)[0] == {"user": owner.id, "role": "owner"}
+
+    page.get_by_label(f"Role of {other.id}").select_option("owner")
+    page.locator("tr", has_text=other.id).get_by_role("button", name="Change").click()
+    page.get_by_role("link", name="Leave").click()
+    dialog = page.locator("main").inner_text()
+    assert "Leave Leave Lab?" in dialog and "You will no longer see Leave Lab" in dialog
+    assert "provider tokens" not in dialog
+    page.get_by_role("button", name="Leave").click()
+    page.wait_for_url("**/organizations")
+    assert "You left Leave Lab." in page.get_by_role("status").inner_text()
+    assert {m["user"] for m in admin.orgs.members(org)} == {other.id}
