@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from vault_bridge.auth.session import end_session, start_session
-from vault_bridge.directory.orgs import ROLES
+from vault_bridge.directory.orgs import ROLES, check_display_name
 from vault_bridge.errors import (
     BadRequest,
     Conflict,
@@ -33,7 +33,7 @@ from vault_bridge.errors import (
     VaultBridgeError,
     error_headers,
 )
-from vault_bridge.ids import check_token_id
+from vault_bridge.ids import check_token_id, is_account_id
 from vault_bridge.timeutil import now_utc, parse_iso
 
 from . import WebUser, bp, go, login_required, render_error, services, set_context
@@ -311,21 +311,26 @@ def _form_fields(provider_id: str) -> tuple[dict[str, str], dict[str, str]]:
     return {k: v for k, v in body.items() if v}, shown
 
 
+def _field_message(exc: BadRequest) -> str:
+    """A provider field's refusal, worded for the form it appears next to."""
+    if exc.code == "missing_field":
+        return "This field is required."
+    if exc.code == "invalid_field" and " does not look like " in exc.message:
+        return "This does not look right: " + exc.message.split(" does not look like ", 1)[1] + "."
+    return exc.message
+
+
 def _save_provider(kind: OwnerKind, owner: str, provider_id: str, page: Any) -> Any:
     body, shown = _form_fields(provider_id)
     try:
-        services().providers.put(kind, owner, provider_id, body, current_user.user.id)
+        services().providers.put(
+            kind, owner, provider_id, body, current_user.user.id, keep_secrets=True
+        )
     except BadRequest as exc:
-        message = exc.message
-        if exc.code == "missing_field":
-            message = "This field is required."
-        elif exc.code == "invalid_field":
-            message = (
-                "This does not look right: "
-                + exc.message.split(" does not look like ", 1)[-1]
-                + "."
-            )
-        return page(failed=(provider_id, {exc.field or "_form": message}, shown), status=400)
+        errors: dict[str, str] = {}
+        for error in getattr(exc, "errors", [exc]):  # every field at fault, not only the first
+            errors.setdefault(error.field or "_form", _field_message(error))
+        return page(failed=(provider_id, errors, shown), status=400)
     flash(f"{services().catalog.providers[provider_id].label} token saved.", "success")
     return None
 
@@ -402,15 +407,22 @@ def create_org() -> Any:
         "id": request.form.get("id", "").strip(),
         "display_name": request.form.get("display_name", "").strip(),
     }
+    errors: dict[str, str] = {}  # every field at fault, not only the first
+    if not is_account_id(form["id"]):
+        errors["id"] = ORG_ID_RULE
     try:
+        check_display_name(form["display_name"], form["id"])
+    except BadRequest as exc:
+        errors["display_name"] = exc.message
+    try:
+        if errors:
+            return organizations(form, errors, 400)
         services().orgs.create(
             form["id"], form["display_name"], current_user.user, actor=current_user.user.id
         )
     except (BadRequest, Conflict) as exc:
         field = "display_name" if exc.code == "invalid_display_name" else "id"
         message = "This identifier is taken." if exc.code == "org_exists" else exc.message
-        if exc.code == "invalid_id":
-            message = "Use 1-40 lowercase letters, digits and inner hyphens."
         return organizations(form, {field: message}, exc.status)
     flash(
         f"Organization {form['display_name'] or form['id']} created. You are its owner.", "success"
@@ -424,6 +436,19 @@ SOLE_OWNER = "You are the only owner: make another member an owner first."
 def _sole_owner(role: str, members: list[dict[str, str]]) -> bool:
     """True when the user is the organization's one owner (who cannot leave)."""
     return role == "owner" and sum(m["role"] == "owner" for m in members) == 1
+
+
+ROLE_ARTICLES = {"owner": "an", "maintainer": "a", "viewer": "a"}
+ORG_ID_RULE = "Use 1-40 lower case letters, digits and inner hyphens, e.g. acme-quantum."
+
+
+def _username_rule(user_id: str) -> str:
+    """Say what a username looks like, and offer the lower-cased name when that one is valid."""
+    rule = "Usernames are lower case letters, digits and hyphens"
+    suggestion = user_id.strip().lower()
+    if suggestion != user_id and is_account_id(suggestion):
+        return f"{rule}: did you mean {suggestion}?"
+    return f"{rule}, 1-40 characters, e.g. grace-hopper."
 
 
 def _member_context(org: str) -> tuple[dict[str, Any], str]:
@@ -471,14 +496,14 @@ def set_member(org: str) -> Any:
     except (BadRequest, NotFound, Conflict) as exc:
         message = {
             "user_not_found": "There is no user with this name.",
-            "invalid_id": "That is not a valid username.",
+            "invalid_id": _username_rule(user_id),
             "last_owner": "An organization needs at least one owner.",
         }.get(exc.code, exc.message)
         if exc.code == "last_owner":
             flash(message, "error")
             return go("web.organization", org=org)
         return organization(org, {"user": user_id}, {"user": message}, exc.status)
-    flash(f"{result['user']} is now {result['role']}.", "success")
+    flash(f"{result['user']} is now {ROLE_ARTICLES[result['role']]} {result['role']}.", "success")
     return go("web.organization", org=org)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import requests
+from playwright.sync_api import expect
 
 from tests.helpers import Account, unique_id
 
@@ -125,7 +126,7 @@ def test_organization_roles_in_the_browser(browser, live, make_user, shot) -> No
         page.get_by_label("Username").fill(account.id)
         page.get_by_label("Role", exact=True).select_option(role)
         page.get_by_role("button", name="Add member").click()
-        assert f"{account.id} is now {role}" in page.get_by_role("status").inner_text()
+        assert f"{account.id} is now a {role}." in page.get_by_role("status").inner_text()
     shot(page, "08-org-members")
 
     maint_page = pages["maint"]
@@ -315,3 +316,74 @@ def test_a_sole_owner_sees_why_they_cannot_leave(page, live, admin, make_user) -
     page.wait_for_url("**/organizations")
     assert "You left Leave Lab." in page.get_by_role("status").inner_text()
     assert {m["user"] for m in admin.orgs.members(org)} == {other.id}
+
+
+def test_forms_keep_secrets_show_every_error_and_say_the_rules(
+    page, live, admin, make_user
+) -> None:
+    server = live()
+    account = make_user("ufm")
+    token = "DEV-" + "ab12" * 10
+    admin.providers.put(
+        "users", account.id, "dwave-leap", {"token": token, "region": "na-west-1"}, account.id
+    )
+    sign_in(page, server.url, account)
+    page.goto(f"{server.url}/settings/provider-access-tokens")
+    # only the region changes: the stored token is kept, and the form says it will be
+    card = page.locator("#provider-dwave-leap")
+    card.get_by_text("Replace D-Wave Leap token").click()
+    assert "Leave empty to keep the current value (…ab12)." in card.inner_text()
+    card.get_by_label("Region").fill("eu-central-1")
+    card.get_by_role("button", name="Save D-Wave Leap token").click()
+    assert "D-Wave Leap token saved." in page.get_by_role("status").inner_text()
+    assert "eu-central-1" in page.locator("#provider-dwave-leap").inner_text()
+    assert admin.providers.read_credential("users", account.id, "dwave-leap") == {
+        "token": token,
+        "region": "eu-central-1",
+    }
+    # three bad fields: three errors, each next to its field; the page lands on the form
+    card = page.locator("#provider-aws-braket")
+    card.get_by_text("Add Amazon Braket token").click()
+    card.get_by_label("Access key ID").fill("not a key")
+    card.get_by_label("Region").fill("Mars")
+    card.get_by_role("button", name="Save Amazon Braket token").click()
+    card = page.locator("#provider-aws-braket")
+    expect(page.locator("#aws-braket-access_key_id")).to_be_focused()  # autofocus
+    assert card.get_by_label("Access key ID").evaluate(  # scrolled to: the page lands on it
+        "e => e.getBoundingClientRect().top >= 0 && e.getBoundingClientRect().bottom <= innerHeight"
+    )
+    for field, text in (
+        ("access_key_id", "This does not look right"),
+        ("secret_access_key", "This field is required."),
+        ("region", "This does not look right"),
+    ):
+        error = card.locator(f"#aws-braket-{field}-error")
+        assert text in error.inner_text(), field
+        assert card.locator(f"#aws-braket-{field}").get_attribute("aria-invalid") == "true"
+    assert card.get_by_label("Region").input_value() == "Mars"  # plain fields come back
+    # the organization form: both fields at fault, both said
+    page.goto(f"{server.url}/organizations")
+    page.get_by_label("Identifier").fill("Acme Quantum")
+    page.get_by_label("Display name").evaluate("e => e.removeAttribute('maxlength')")
+    page.get_by_label("Display name").fill("x" * 101)
+    page.get_by_role("button", name="Create organization").click()
+    expect(page.locator("#org-id")).to_be_focused()  # autofocus
+    text = page.locator("#create-org").inner_text()
+    assert "lower case letters, digits and inner hyphens" in text
+    assert "display_name must be 1-100 characters" in text
+    # a username with capitals: the rule, and the lower-cased name offered
+    org = unique_id("forms")
+    admin.orgs.create(org, "Forms Lab", admin.directory.get_user(account.id), actor=account.id)
+    grace = make_user("grace")
+    page.goto(f"{server.url}/organizations/{org}")
+    page.get_by_label("Username").fill(grace.id.upper())
+    page.get_by_role("button", name="Add member").click()
+    expect(page.locator("#new-member")).to_be_focused()  # autofocus
+    assert (
+        f"Usernames are lower case letters, digits and hyphens: did you mean {grace.id}?"
+        in page.locator("#add-member").inner_text()
+    )
+    page.get_by_label("Username").fill(grace.id)
+    page.get_by_label("Role", exact=True).select_option("owner")
+    page.get_by_role("button", name="Add member").click()
+    assert f"{grace.id} is now an owner." in page.get_by_role("status").inner_text()
