@@ -70,7 +70,11 @@ class Provider:
         }
 
     def validate(self, body: dict[str, Any]) -> dict[str, str]:
-        """Check a credential against the fields; the error names the field, never the value."""
+        """Check a credential against the fields; the error names the field, never the value.
+
+        When several fields are at fault, the error (``InvalidFields``) speaks for the first and
+        carries one error per field, so a form can show each next to its field.
+        """
         unknown = sorted(set(body) - {f.name for f in self.fields})
         if unknown:
             name = unknown[0] if len(unknown[0]) <= 40 else unknown[0][:40] + "…"
@@ -78,31 +82,54 @@ class Provider:
                 f"unknown field '{name}' for {self.label}", code="unknown_field", field=unknown[0]
             )
         values: dict[str, str] = {}
+        errors: list[BadRequest] = []
         for field in self.fields:
             value = body.get(field.name)
             if value is None or value == "":
                 if field.required:
-                    raise BadRequest(
-                        f"field '{field.name}' is required for {self.label}",
-                        code="missing_field",
-                        field=field.name,
+                    errors.append(
+                        BadRequest(
+                            f"field '{field.name}' is required for {self.label}",
+                            code="missing_field",
+                            field=field.name,
+                        )
                     )
                 continue
             if not isinstance(value, str):
-                raise BadRequest(
-                    f"field '{field.name}' must be a string", code="invalid_field", field=field.name
+                errors.append(
+                    BadRequest(
+                        f"field '{field.name}' must be a string",
+                        code="invalid_field",
+                        field=field.name,
+                    )
                 )
+                continue
             too_long = len(value) > MAX_VALUE or (
                 not field.secret and len(value.encode()) > MAX_SHOWN_BYTES
             )
             if too_long or not field.pattern.fullmatch(value):
-                raise BadRequest(
-                    f"field '{field.name}' does not look like {self.label}'s {field.label.lower()}",
-                    code="invalid_field",
-                    field=field.name,
+                errors.append(
+                    BadRequest(
+                        f"field '{field.name}' does not look like "
+                        f"{self.label}'s {field.label.lower()}",
+                        code="invalid_field",
+                        field=field.name,
+                    )
                 )
+                continue
             values[field.name] = value
+        if errors:
+            raise InvalidFields(errors)
         return values
+
+
+class InvalidFields(BadRequest):
+    """Fields at fault: the first speaks for the API, ``errors`` has one error per field."""
+
+    def __init__(self, errors: list[BadRequest]) -> None:
+        first = errors[0]
+        super().__init__(first.message, code=first.code, field=first.field)
+        self.errors = errors
 
 
 class Catalog:
