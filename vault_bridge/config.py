@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     workers: int | None = _bridge("WORKERS", None)  # unset: see serving_workers
     log_format: str = _bridge("LOG_FORMAT", "")  # empty: text when embedded, else json
     access_log: str = _bridge("ACCESS_LOG", "")
+    public_revoke_per_minute: int = _bridge("PUBLIC_REVOKE_PER_MINUTE", 30)
 
     @property
     def embedded(self) -> bool:
@@ -225,6 +226,8 @@ class Settings(BaseSettings):
                 "VAULT_BRIDGE_RECONCILE_INTERVAL must be positive and at most "
                 "VAULT_BRIDGE_RECONCILE_FULL_INTERVAL"
             )
+        if not 1 <= self.public_revoke_per_minute <= 100_000:
+            raise ValueError("VAULT_BRIDGE_PUBLIC_REVOKE_PER_MINUTE must be 1-100000")
         self.provider_url_map()  # raises on malformed JSON
         return self
 

@@ -18,6 +18,7 @@ from vault_bridge.tokens.index import State, Table, TokenIndex, quietly, state_o
 from vault_bridge.tokens.keys import SigningKeys
 from vault_bridge.tokens.maintenance import KeyWatch, Maintenance, Task
 from vault_bridge.tokens.org_access import OrgAccess
+from vault_bridge.tokens.reports import PublicRevocations
 from vault_bridge.tokens.revocation import Revoker
 from vault_bridge.tokens.rules import (
     check_description,
@@ -94,6 +95,13 @@ class TokenService:
         self.org_access = OrgAccess(OrgTokenStore(kv), self.denylist, audit)
         self.usage = UsageTracker(self.index, org_sink=self.org_access.record)
         self.revoker = Revoker(self.index, self.denylist, self.verifier, audit, self._forget)
+        self.reports = PublicRevocations(
+            self.revoker,
+            self.verifier,
+            self.denylist,
+            audit,
+            per_minute=settings.public_revoke_per_minute,
+        )
         leader = Sys(client).leader
         self.key_watch = KeyWatch(
             self.keys,
@@ -132,6 +140,7 @@ class TokenService:
 
     def close(self) -> None:
         """Stop the background work, writing pending last-used times first."""
+        self.reports.close()
         self.maintenance.close()
         try:
             self.usage.flush(force=True)
