@@ -237,6 +237,25 @@ class ReportAccepted(BaseModel):
     accepted: int
 
 
+class Notice(BaseModel):
+    """A security notice about one of the caller's PATs (never its value)."""
+
+    id: str
+    kind: Literal["created", "reported", "expires-7d", "expires-1d"]
+    token_id: str
+    token_name: str
+    expires_at: str | None
+    at: str
+    mail: Literal["off", "pending", "sending", "sent", "failed", "no_address"] = Field(
+        description="the e-mail's state: off (no SMTP server configured), sent, failed, ..."
+    )
+    message: str
+
+
+class NoticeList(RootModel[list[Notice]]):
+    """A list of Notice, newest first."""
+
+
 class TokenListQuery(RequestModel):
     """Which tokens to list."""
 

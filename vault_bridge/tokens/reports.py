@@ -10,8 +10,6 @@ the request takes is therefore the same whatever the tokens were.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from vault_bridge.errors import TooManyRequests, Unauthenticated, VaultBridgeErr
 from vault_bridge.tokens.denylist import Denylist
 from vault_bridge.tokens.revocation import Revoker
 from vault_bridge.tokens.verify import LEEWAY_SECONDS, VerifiedToken, Verifier
+from vault_bridge.tokens.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -64,43 +63,29 @@ class PublicRevocations:
         self.per_minute = per_minute
         self.notify = notify
         self.throttle = LoginThrottle(Limits(window=WINDOW))
-        self._queue: queue.Queue[Report | None] = queue.Queue(QUEUE_MAX)
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._worker: Worker[Report] = Worker("vault-bridge-reports", self.process, QUEUE_MAX)
 
     def submit(self, tokens: Sequence[str], address: str, request_id: str | None = None) -> int:
         """Queue a report; 429 over the address's rate or while the queue is full. Returns how
         many tokens were accepted (all of them)."""
         key = f"report:{address}"
         self.throttle.check_key(key, self.per_minute, "revocation reports")
-        try:
-            self._queue.put_nowait(Report(tuple(tokens), address, request_id))
-        except queue.Full:
+        if not self._worker.put(Report(tuple(tokens), address, request_id)):
             raise TooManyRequests(
                 "too many revocation reports waiting; try again shortly",
                 code="too_many_requests",
                 retry_after=5,
-            ) from None
+            )
         self.throttle.count(key)
-        self._ensure_thread()
         return len(tokens)
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until every queued report is processed; False on timeout."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
+        return self._worker.drain(timeout)
 
     def close(self) -> None:
         """Process what is queued, then stop the thread."""
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(None)
-            thread.join(timeout=10)
+        self._worker.close()
 
     def process(self, report: Report) -> list[VerifiedToken]:
         """Revoke the report's tokens that verify and still work; tell their owners."""
@@ -151,25 +136,3 @@ class PublicRevocations:
                 continue
             found[verified.token_id] = verified
         return found
-
-    def _ensure_thread(self) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="vault-bridge-reports", daemon=True
-                )
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            report = self._queue.get()
-            try:
-                if report is None:
-                    return
-                self.process(report)
-            except VaultBridgeError:
-                pass  # logged by process
-            except Exception:  # keep taking reports
-                log.exception("a revocation report failed")
-            finally:
-                self._queue.task_done()
