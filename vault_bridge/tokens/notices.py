@@ -131,7 +131,9 @@ class Notices:
         self.store.update(user, settle, self._shrink)
         return [event_id for event_id, outcome in outcomes.items() if outcome == "sent"]
 
-    def _claim(self, current: Events, events: Sequence[Event], now: float) -> tuple[bool, list]:
+    def _claim(
+        self, current: Events, events: Sequence[Event], now: float
+    ) -> tuple[bool, list[Event]]:
         """Add new events; claim those whose message is due (new, failed before, or held by a
         replica that went away) for this replica."""
         claimed: list[Event] = []

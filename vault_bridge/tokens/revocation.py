@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection, Iterable
+from typing import Any
 
 from vault_bridge.audit import AuditLog
 from vault_bridge.errors import NotFound
@@ -76,7 +77,7 @@ class Revoker:
         return verified
 
     def revoke_verified(
-        self, tokens: Iterable[VerifiedToken], actor: str, method: str, **details: object
+        self, tokens: Iterable[VerifiedToken], actor: str, method: str, **details: Any
     ) -> None:
         """Revoke tokens whose signatures were verified, whoever owns them: one denylist append
         for all of them, then each owner's index."""

@@ -359,7 +359,7 @@ class TokenService:
             "grace_until": pending if pending and pending > now else None,
         }
 
-    def notices(self, user: str) -> list[dict[str, Any]]:
+    def notices(self, user: str) -> Sequence[dict[str, Any]]:
         """A user's recent security notices about their PATs, newest first."""
         return self.notifier.list(user)
 
