@@ -104,8 +104,11 @@ class Notices:
     # -- events --------------------------------------------------------------------------------
 
     def announce(self, user: str, events: Iterable[Event]) -> None:
-        """Record and send events in the background (the caller never waits for SMTP)."""
-        if not self._worker.put((user, tuple(events))):
+        """Record and send events in the background (the caller never waits for SMTP). A new
+        token is announced only by e-mail: without SMTP its creator has just seen it, and
+        creating a token costs no Vault write for it."""
+        wanted = tuple(e for e in events if self.mailer.enabled or e.kind != "created")
+        if wanted and not self._worker.put((user, wanted)):
             log.warning("notice queue full: a notice for %s was dropped", user)
 
     def deliver(self, user: str, events: Sequence[Event]) -> list[str]:
