@@ -38,6 +38,7 @@ def test_the_verified_token_cache_is_bounded(admin: Services, user: Account) -> 
         audience=tokens.settings.audience,
         cache_limit=4,
         confirm_fresh=tokens._confirm_revocations,
+        prefix=tokens.settings.pat_prefix,
     )
     issued = [tokens.issue(user.id, f"c{i}", ["api"])[1] for i in range(9)]
     for token in issued:
