@@ -101,7 +101,16 @@ def create_app(
     app.extensions[EXTENSION] = services
     auth.init_app(app, services.authenticator)
 
-    from vault_bridge.api import errors, meta, orgs, providers, runtime, session, user
+    from vault_bridge.api import (
+        credentials,
+        errors,
+        meta,
+        orgs,
+        providers,
+        runtime,
+        session,
+        user,
+    )
     from vault_bridge.compat import qc_catalog, quantum
 
     errors.register(app)
@@ -111,6 +120,7 @@ def create_app(
         meta.bp,
         session.bp,
         user.bp,
+        credentials.bp,
         orgs.bp,
         providers.bp,
         runtime.bp,

@@ -98,6 +98,15 @@ class Settings(BaseSettings):
     workers: int | None = _bridge("WORKERS", None)  # unset: see serving_workers
     log_format: str = _bridge("LOG_FORMAT", "")  # empty: text when embedded, else json
     access_log: str = _bridge("ACCESS_LOG", "")
+    smtp_host: str = _bridge("SMTP_HOST", "")
+    smtp_port: int = _bridge("SMTP_PORT", 587)
+    smtp_security: str = _bridge("SMTP_SECURITY", "starttls")
+    smtp_user: str = _bridge("SMTP_USER", "")
+    smtp_password: str = _bridge("SMTP_PASSWORD", "", secret=True)
+    smtp_from: str = _bridge("SMTP_FROM", "vault-bridge@localhost")
+    smtp_ca_file: str = _bridge("SMTP_CA_FILE", "")
+    reminder_interval: float = _bridge("REMINDER_INTERVAL", 600.0)
+    public_revoke_per_minute: int = _bridge("PUBLIC_REVOKE_PER_MINUTE", 30)
 
     @property
     def embedded(self) -> bool:
@@ -225,6 +234,16 @@ class Settings(BaseSettings):
                 "VAULT_BRIDGE_RECONCILE_INTERVAL must be positive and at most "
                 "VAULT_BRIDGE_RECONCILE_FULL_INTERVAL"
             )
+        if self.smtp_security not in ("starttls", "ssl", "none"):
+            raise ValueError("VAULT_BRIDGE_SMTP_SECURITY must be starttls, ssl or none")
+        if bool(self.smtp_user) != bool(self.smtp_password):
+            raise ValueError("VAULT_BRIDGE_SMTP_USER and VAULT_BRIDGE_SMTP_PASSWORD go together")
+        if not 1 <= self.smtp_port <= 65535:
+            raise ValueError("VAULT_BRIDGE_SMTP_PORT must be a port number")
+        if self.reminder_interval <= 0:
+            raise ValueError("VAULT_BRIDGE_REMINDER_INTERVAL must be positive")
+        if not 1 <= self.public_revoke_per_minute <= 100_000:
+            raise ValueError("VAULT_BRIDGE_PUBLIC_REVOKE_PER_MINUTE must be 1-100000")
         self.provider_url_map()  # raises on malformed JSON
         return self
 

@@ -47,8 +47,8 @@ class Services:
         self.metrics = standard_metrics()
         client.observer = self.metrics.vault_observer()
         self.catalog = load_catalog()
-        self.tokens = TokenService(client, settings, self.audit)
         self.directory = Directory(client, settings)
+        self.tokens = TokenService(client, settings, self.audit, address=self._address)
         self.reconciler = None
         self.reconcile_loop = None
         if reconciler_vault is not None:
@@ -98,6 +98,11 @@ class Services:
         denylist = self.tokens.denylist
         self.metrics.gauge("vault_bridge_denylist_entries", lambda: float(len(denylist)))
         self.metrics.gauge("vault_bridge_denylist_age_seconds", lambda: denylist.age)
+
+    def _address(self, user_id: str) -> tuple[str, str] | None:
+        """A user's display name and e-mail, for notices."""
+        user = self.directory.get_user(user_id)
+        return None if user is None else (user.display_name, user.email)
 
     def start(self) -> None:
         """Start background work: keep keys and revocations fresh (and gauges, under gunicorn);

@@ -20,6 +20,7 @@ from vault_bridge.api.spec import Error, ErrorDetail, RequestModel, coded
 from vault_bridge.directory.orgs import check_display_name, check_role
 from vault_bridge.ids import ACCOUNT_ID, check_account_id
 from vault_bridge.runtime.grants import JOB_ID_MAX, check_job_id
+from vault_bridge.tokens.reports import REPORT_MAX
 from vault_bridge.tokens.rules import (
     DESCRIPTION_MAX,
     NAME_MAX,
@@ -29,6 +30,7 @@ from vault_bridge.tokens.rules import (
     normalize_scopes,
 )
 from vault_bridge.tokens.service import GRACE_MAX
+from vault_bridge.tokens.verify import MAX_TOKEN_LENGTH
 
 ID_PATTERN = f"^(?:{ACCOUNT_ID.pattern})$"
 ROLES = ("owner", "maintainer", "viewer")
@@ -214,6 +216,44 @@ class CreatedToken(BaseModel):
 
 class TokenList(RootModel[list[TokenRecord]]):
     """A list of TokenRecord."""
+
+
+REPORTED_TOKEN_MAX = MAX_TOKEN_LENGTH + 32  # a JWS of the longest accepted size, a prefix, spaces
+
+
+class RevocationReport(RequestModel):
+    """Leaked tokens to revoke, given by value (a secret scanner's report)."""
+
+    tokens: list[Annotated[str, Field(strict=True, max_length=REPORTED_TOKEN_MAX)]] = Field(
+        max_length=REPORT_MAX,
+        description=f"at most {REPORT_MAX} token values, with or without the prefix",
+        json_schema_extra=coded("invalid_tokens"),
+    )
+
+
+class ReportAccepted(BaseModel):
+    """The same answer whatever the tokens were: how many were taken for checking."""
+
+    accepted: int
+
+
+class Notice(BaseModel):
+    """A security notice about one of the caller's PATs (never its value)."""
+
+    id: str
+    kind: Literal["created", "reported", "expires-7d", "expires-1d"]
+    token_id: str
+    token_name: str
+    expires_at: str | None
+    at: str
+    mail: Literal["off", "pending", "sending", "sent", "failed", "no_address"] = Field(
+        description="the e-mail's state: off (no SMTP server configured), sent, failed, ..."
+    )
+    message: str
+
+
+class NoticeList(RootModel[list[Notice]]):
+    """A list of Notice, newest first."""
 
 
 class TokenListQuery(RequestModel):

@@ -9,6 +9,7 @@ from vault_bridge.api.models import (
     CreatedToken,
     CreateToken,
     Me,
+    NoticeList,
     RotateToken,
     TokenList,
     TokenListQuery,
@@ -131,6 +132,15 @@ def revoke_token(token_id: str) -> tuple[str, int]:
     user = current_principal().user
     current_services().tokens.revoke(user.id, token_id, actor=user.id)
     return "", 204
+
+
+@bp.get("/notices")
+@require()
+@api_operation("user", {200: NoticeList})
+def list_notices() -> Response:
+    """Recent security notices about the caller's PATs (created, revoked after a public report,
+    expiring in 7 days or 1 day), newest first; kept 40 days."""
+    return jsonify(current_services().tokens.notices(current_principal().user.id))
 
 
 @bp.put("/password")

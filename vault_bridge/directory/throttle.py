@@ -77,11 +77,12 @@ class LoginThrottle:
 
     # -- any key (password changes) ------------------------------------------------------------
 
-    def check_key(self, key: str, limit: int) -> None:
-        """Raise TooManyRequests while ``key`` has ``limit`` failures in the window."""
+    def check_key(self, key: str, limit: int, what: str = "failed sign-ins") -> None:
+        """Raise TooManyRequests while ``key`` has ``limit`` failures (``what``) in the
+        window."""
         with self._lock:
             wait = self._wait(key, limit, time.monotonic())
-        self._refuse(wait)
+        self._refuse(wait, what)
 
     def count(self, *keys: str) -> None:
         """Count a failure for each key (memory stays bounded: stale keys are dropped)."""
@@ -112,10 +113,10 @@ class LoginThrottle:
         return int(recent[-limit] + self.limits.window - now) + 1
 
     @staticmethod
-    def _refuse(wait: int) -> None:
+    def _refuse(wait: int, what: str = "failed sign-ins") -> None:
         if wait > 0:
             raise TooManyRequests(
-                f"too many failed sign-ins; try again in {wait} seconds",
+                f"too many {what}; try again in {wait} seconds",
                 code="too_many_attempts",
                 retry_after=wait,
             )

@@ -7,7 +7,8 @@ keeps the record listed as inactive for 30 days).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
 
 from vault_bridge.audit import AuditLog
 from vault_bridge.errors import NotFound
@@ -74,6 +75,26 @@ class Revoker:
         verified = self.verifier.check_signature(token.strip(), allow_expired=True)
         self._revoke(verified.user, {verified.token_id: verified.expires_at}, actor, method=method)
         return verified
+
+    def revoke_verified(
+        self, tokens: Iterable[VerifiedToken], actor: str, method: str, **details: Any
+    ) -> None:
+        """Revoke tokens whose signatures were verified, whoever owns them: one denylist append
+        for all of them, then each owner's index."""
+        by_user: dict[str, dict[str, int]] = {}
+        for verified in tokens:
+            by_user.setdefault(verified.user, {})[verified.token_id] = verified.expires_at
+        entries = {tid: exp for owned in by_user.values() for tid, exp in owned.items()}
+        if not entries:
+            return
+        self.denylist.add(entries)
+        self.forget(entries.keys())
+        for user, owned in by_user.items():
+            self._mark(user, set(owned), actor, now_utc())
+            for token_id in owned:
+                self.audit.record(
+                    "pat.revoke", actor=actor, target=token_id, owner=user, method=method, **details
+                )
 
     def revoke_rotated(
         self, user: str, token_id: str, expires_at: int, at: dt.datetime, actor: str, new_id: str

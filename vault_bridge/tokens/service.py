@@ -12,12 +12,15 @@ from vault_bridge.audit import AuditLog
 from vault_bridge.config import Settings
 from vault_bridge.errors import BadRequest, Conflict, NotFound, VaultBridgeError
 from vault_bridge.ids import check_account_id, check_token_id
+from vault_bridge.mail import Mailer
 from vault_bridge.timeutil import iso, now_utc, parse_iso
 from vault_bridge.tokens.denylist import Denylist
 from vault_bridge.tokens.index import State, Table, TokenIndex, quietly, state_of
 from vault_bridge.tokens.keys import SigningKeys
 from vault_bridge.tokens.maintenance import KeyWatch, Maintenance, Task
+from vault_bridge.tokens.notices import Address, Notices, event_of
 from vault_bridge.tokens.org_access import OrgAccess
+from vault_bridge.tokens.reports import PublicRevocations
 from vault_bridge.tokens.revocation import Revoker
 from vault_bridge.tokens.rules import (
     check_description,
@@ -31,6 +34,7 @@ from vault_bridge.tokens.usage import UsageTracker
 from vault_bridge.tokens.verify import LEEWAY_SECONDS, VerifiedToken, Verifier
 from vault_bridge.vault.client import VaultClient
 from vault_bridge.vault.kv import KV
+from vault_bridge.vault.notices import NoticeStore
 from vault_bridge.vault.org_tokens import OrgTokenStore
 from vault_bridge.vault.records import PatRecord, PatRecords
 from vault_bridge.vault.revocations import RevocationStore
@@ -71,7 +75,14 @@ def new_record(
 class TokenService:
     """The PAT lifecycle; one instance per app, shared by its threads."""
 
-    def __init__(self, client: VaultClient, settings: Settings, audit: AuditLog) -> None:
+    def __init__(
+        self,
+        client: VaultClient,
+        settings: Settings,
+        audit: AuditLog,
+        address: Address | None = None,
+    ) -> None:
+        """``address`` gives a user's display name and e-mail for notices (None: no e-mail)."""
         self.settings = settings
         self.audit = audit
         kv = KV(client, settings.kv_mount)
@@ -94,6 +105,22 @@ class TokenService:
         self.org_access = OrgAccess(OrgTokenStore(kv), self.denylist, audit)
         self.usage = UsageTracker(self.index, org_sink=self.org_access.record)
         self.revoker = Revoker(self.index, self.denylist, self.verifier, audit, self._forget)
+        self.notifier = Notices(
+            NoticeStore(kv),
+            self.index,
+            Mailer(settings),
+            address or (lambda _user: None),
+            settings.issuer.rstrip("/") + "/settings/personal-access-tokens",
+            self.denylist.is_revoked,
+        )
+        self.reports = PublicRevocations(
+            self.revoker,
+            self.verifier,
+            self.denylist,
+            audit,
+            per_minute=settings.public_revoke_per_minute,
+            notify=self._reported,
+        )
         leader = Sys(client).leader
         self.key_watch = KeyWatch(
             self.keys,
@@ -105,6 +132,12 @@ class TokenService:
             [
                 Task("signing-keys", settings.key_check_interval, self.key_watch.check),
                 Task("last-used", settings.last_used_interval, self.usage.flush),
+                Task(
+                    "expiry-reminders",
+                    settings.reminder_interval,
+                    lambda: self.notifier.scan(settings.reminder_interval),
+                    spread=True,
+                ),
             ],
         )
         self.verify = self.verifier.verify
@@ -132,6 +165,8 @@ class TokenService:
 
     def close(self) -> None:
         """Stop the background work, writing pending last-used times first."""
+        self.reports.close()
+        self.notifier.close()
         self.maintenance.close()
         try:
             self.usage.flush(force=True)
@@ -179,6 +214,7 @@ class TokenService:
             organizations=orgs,
             personal=alone,
         )
+        self.notifier.announce(user, [event_of("created", record)])
         return record, token
 
     def rotate(
@@ -229,6 +265,7 @@ class TokenService:
             grace_seconds=grace_seconds,
             expires_at=record["expires_at"],
         )
+        self.notifier.announce(user, [event_of("created", record)])
         return record, token
 
     def _sign(self, user: str, record: PatRecord) -> str:
@@ -321,6 +358,21 @@ class TokenService:
             "rotated_to": record["rotated_to"],
             "grace_until": pending if pending and pending > now else None,
         }
+
+    def notices(self, user: str) -> Sequence[dict[str, Any]]:
+        """A user's recent security notices about their PATs, newest first."""
+        return self.notifier.list(user)
+
+    def _reported(self, user: str, tokens: Sequence[VerifiedToken]) -> None:
+        """Tell a user that tokens of theirs were revoked after a public report."""
+        records = {record["id"]: record for record in self.index.records(user, now_utc())}
+        events = [
+            event_of("reported", records[token.token_id])
+            for token in tokens
+            if token.token_id in records
+        ]
+        if events:
+            self.notifier.deliver(user, events)
 
     def find_owner(self, token_id: str, users: Callable[[], Iterable[str]]) -> str | None:
         """The user a token id belongs to (operators), from the token-id index."""

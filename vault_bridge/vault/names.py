@@ -115,14 +115,6 @@ def notices_path(user: str) -> str:
     return f"users/{user}/notices"
 
 
-EXPIRY_FOLDER = "pat-expiry"  # PATs by the day they expire, for the reminders
-
-
-def expiry_bucket_path(day: str, shard: str) -> str:
-    """PATs expiring on ``day`` (YYYY-MM-DD) whose id starts with ``shard`` (a hex digit)."""
-    return f"{EXPIRY_FOLDER}/{day}/{shard}"
-
-
 def provider_folder(owner_kind: OwnerKind, owner: str) -> str:
     """Folder of an owner's provider tokens: a user's, an organization's or the platform's."""
     if owner_kind not in ("users", "orgs", "platform"):
@@ -184,3 +176,6 @@ def lease_path(name: str) -> str:
 def reconcile_path(org: str) -> str:
     """The marker asking the reconciler to bring one organization's policies in line."""
     return f"{RECONCILE_FOLDER}/{org}"
+
+
+REMINDER_SCAN_PATH = "config/reminder-scan"  # when the last expiry-reminder scan started
