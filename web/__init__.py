@@ -13,6 +13,7 @@ from typing import Any, ParamSpec, TypeVar
 import flask_login
 from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user
+from vault_bridge.web.token_rows import format_expiry, format_moment
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -98,6 +99,8 @@ def init_web(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["scopes"] = scopes.REGISTRY
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["expiry"] = format_expiry
+    app.jinja_env.filters["moment"] = format_moment
 
     @app.context_processor
     def navigation() -> dict[str, Any]:
@@ -120,7 +123,7 @@ def init_web(app: Flask) -> None:
         if request.method == "POST":
             check_csrf(FORM_EXPIRED)
 
-    from vault_bridge.web import views  # noqa: F401 - registers the routes on bp
+    from vault_bridge.web import org_pats, pats, views  # noqa: F401 - register the routes on bp
 
     app.register_blueprint(bp)
 

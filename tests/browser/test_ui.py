@@ -45,7 +45,7 @@ def test_pat_lifecycle_in_the_browser(page, live, make_user, shot) -> None:
 
     page.goto(f"{server.url}/settings/personal-access-tokens")
     assert token not in page.content()  # shown once only
-    page.get_by_role("link", name="Revoke").click()
+    page.get_by_role("link", name="Revoke laptop CLI").click()
     shot(page, "04-revoke-confirm")
     page.get_by_role("button", name="Revoke token").click()
     assert "revoked" in page.get_by_role("status").inner_text()
