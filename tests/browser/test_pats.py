@@ -246,7 +246,7 @@ def test_search_and_sort_work_without_javascript(browser, live, make_user) -> No
     context.close()
 
 
-def test_a_notice_names_the_tokens_that_expire_within_7_days(page, live, make_user) -> None:
+def test_a_notice_names_the_tokens_that_expire_within_7_days(page, live, make_user, shot):
     server = live()
     account = make_user("pe")
     sign_in(page, server.url, account)
@@ -257,6 +257,15 @@ def test_a_notice_names_the_tokens_that_expire_within_7_days(page, live, make_us
     assert (
         page.locator("#expiring-notice").inner_text().startswith("2 tokens expire within 7 days.")
     )
+    page.set_viewport_size({"width": 375, "height": 800})  # the wide table scrolls in its box
+    page.reload()
+    wide = page.evaluate(  # what sticks out, for the failure message
+        """() => Array.from(document.querySelectorAll('body *'))
+        .filter(e => e.getBoundingClientRect().right > 376)
+        .map(e => `${e.tagName}.${e.className}#${e.id}`).slice(0, 12)"""
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375, wide
+    shot(page, "pats-06-narrow")
 
 
 def test_owners_see_and_block_members_tokens_used_in_the_organization(
