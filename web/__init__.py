@@ -13,7 +13,6 @@ from typing import Any, ParamSpec, TypeVar
 import flask_login
 from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user
-from vault_bridge.web.token_rows import format_expiry, format_moment
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -25,6 +24,8 @@ from vault_bridge.directory.users import User
 from vault_bridge.errors import ServiceUnavailable, Unauthenticated, VaultBridgeError
 from vault_bridge.services import Services, current_services
 from vault_bridge.timeutil import parse_iso
+
+from .token_rows import format_expiry, format_moment
 
 bp = Blueprint(
     "web",

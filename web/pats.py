@@ -8,6 +8,7 @@ the value again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from flask import flash, make_response, redirect, render_template, request, url_for
@@ -17,6 +18,7 @@ from werkzeug.wrappers import Response
 from vault_bridge.errors import BadRequest, Conflict, NotFound
 from vault_bridge.ids import check_token_id
 from vault_bridge.timeutil import now_utc
+from vault_bridge.tokens.service import Wanted
 
 from . import bp, go, login_required, once, services
 from .token_rows import expiring_notice, format_day, format_expiry, rows, select
@@ -63,7 +65,7 @@ def _page(
     """The tokens page (``?tab=inactive`` for expired and revoked ones)."""
     user = current_user.user
     today = now_utc().date()
-    tab = "inactive" if request.args.get("tab") == "inactive" else "active"
+    tab: Wanted = "inactive" if request.args.get("tab") == "inactive" else "active"
     text, scope = request.args.get("q", ""), request.args.get("scope", "")
     sort = request.args.get("sort", "created")
     listed = rows(services().tokens.list(user.id, tab), today)
@@ -113,17 +115,18 @@ def _expires_at(expiry: str, expires_on: str) -> str:
 def create_pat() -> Response:
     """Create a token, then redirect to the page that shows its value once."""
     user = current_user.user
-    form = {
+    expiry, expires_on = request.form.get("expiry", "30"), request.form.get("expires_on", "")
+    form: dict[str, Any] = {
         "name": request.form.get("name", ""),
         "description": request.form.get("description", ""),
         "scopes": request.form.getlist("scopes"),
-        "expiry": request.form.get("expiry", "30"),
-        "expires_on": request.form.get("expires_on", ""),
+        "expiry": expiry,
+        "expires_on": expires_on,
         "personal": _personal(request.form.getlist("personal")),
         "org_scope": "chosen" if request.form.get("org_scope") == "chosen" else "all",
         "organizations": request.form.getlist("organizations"),
     }
-    expires_at = _expires_at(form["expiry"], form["expires_on"])
+    expires_at = _expires_at(expiry, expires_on)
     try:
         record, token = services().tokens.issue(
             user.id,
@@ -160,8 +163,9 @@ def _personal(values: list[str]) -> bool:
     return "on" in values if values else True
 
 
-def _ends(record: dict[str, Any]) -> dict[str, str]:
-    return {"expires": format_expiry(record["expires_at"]), "expires_at": record["expires_at"]}
+def _ends(record: Mapping[str, object]) -> dict[str, str]:
+    expires_at = str(record["expires_at"])
+    return {"expires": format_expiry(expires_at), "expires_at": expires_at}
 
 
 def _own_token(token_id: str) -> dict[str, Any]:
