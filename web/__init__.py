@@ -27,6 +27,8 @@ from vault_bridge.errors import ServiceUnavailable, Unauthenticated, VaultBridge
 from vault_bridge.services import Services, current_services
 from vault_bridge.timeutil import parse_iso
 
+from .token_rows import format_expiry, format_moment
+
 bp = Blueprint(
     "web",
     __name__,
@@ -122,6 +124,8 @@ def init_web(app: Flask) -> None:
     app.jinja_env.globals["scopes"] = scopes.REGISTRY
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["expiry"] = format_expiry
+    app.jinja_env.filters["moment"] = format_moment
 
     @app.context_processor
     def navigation() -> dict[str, Any]:
@@ -147,7 +151,7 @@ def init_web(app: Flask) -> None:
         if request.method == "POST":
             check_csrf(FORM_EXPIRED)
 
-    from vault_bridge.web import views  # noqa: F401 - registers the routes on bp
+    from vault_bridge.web import org_pats, pats, views  # noqa: F401 - register the routes on bp
 
     app.register_blueprint(bp)
 

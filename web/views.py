@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -11,7 +10,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -32,19 +30,12 @@ from vault_bridge.errors import (
     VaultBridgeError,
     error_headers,
 )
-from vault_bridge.ids import check_token_id, is_account_id
-from vault_bridge.timeutil import now_utc, parse_iso
+from vault_bridge.ids import is_account_id
 
 from . import WebUser, bp, go, login_required, render_error, services, set_context
 
 log = logging.getLogger(__name__)
 OwnerKind = Literal["users", "orgs"]  # whose provider tokens a page shows
-TOKEN_FIELDS = {
-    "invalid_name": "name",
-    "name_taken": "name",
-    "invalid_scopes": "scopes",
-    "invalid_expires_at": "expiry",
-}
 
 
 @bp.errorhandler(Exception)
@@ -156,108 +147,6 @@ def switch_context() -> Response:
     if organizational in {"web.org_provider_tokens", "web.organization"}:
         return go(organizational, org=org)
     return go(organizational)
-
-
-# -- personal access tokens --------------------------------------------------------------------
-
-
-def _token_rows(user_id: str) -> list[dict[str, Any]]:
-    now = now_utc()
-    rows = []
-    for token in services().tokens.list(user_id):
-        expires = parse_iso(token["expires_at"])
-        state = (
-            "expired" if expires <= now else "soon" if expires - now <= dt.timedelta(days=7) else ""
-        )
-        rows.append({**token, "state": state})
-    return rows
-
-
-def _pats_page(
-    form: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    created: dict[str, Any] | None = None,
-    created_value: str = "",
-    status: int = 200,
-) -> Response:
-    settings = services().settings
-    today = now_utc().date()
-    page = render_template(
-        "pats.html",
-        section="pats",
-        tokens=_token_rows(current_user.user.id),
-        form=form or {"name": "", "scopes": ["api"], "expiry": "30", "expires_on": ""},
-        errors=errors or {},
-        created=created,
-        created_value=created_value,
-        today=today.isoformat(),
-        max_date=(today + dt.timedelta(days=settings.pat_max_days)).isoformat(),
-        max_days=settings.pat_max_days,
-    )
-    response = make_response(page, status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@bp.get("/settings/personal-access-tokens")
-@login_required
-def personal_access_tokens() -> Response:
-    """The user's tokens and the create form."""
-    return _pats_page()
-
-
-@bp.post("/settings/personal-access-tokens")
-@login_required
-def create_pat() -> Response:
-    """Create a token and show it once (in this response only, never stored)."""
-    name = request.form.get("name", "")
-    scopes = request.form.getlist("scopes")
-    expiry = request.form.get("expiry", "30")
-    expires_on = request.form.get("expires_on", "")
-    form = {"name": name, "scopes": scopes, "expiry": expiry, "expires_on": expires_on}
-    if expiry == "custom":
-        expires_at = expires_on or "missing"
-    elif expiry in {"7", "30", "60", "90"}:
-        expires_at = (now_utc() + dt.timedelta(days=int(expiry))).isoformat()
-    else:
-        expires_at = "invalid"
-    try:
-        record, token = services().tokens.issue(current_user.user.id, name, scopes, expires_at)
-    except (BadRequest, Conflict) as exc:
-        field = TOKEN_FIELDS.get(exc.code, "name")
-        message = exc.message
-        if exc.code == "invalid_scopes":
-            message = "Choose at least one scope."
-        elif exc.code == "invalid_expires_at" and expires_at == "missing":
-            message = "Pick a date."
-        return _pats_page(form, {field: message}, status=exc.status)
-    flash(f"Token “{record['name']}” created.", "success")
-    return _pats_page(created=dict(record), created_value=token, status=201)
-
-
-@bp.route("/settings/personal-access-tokens/<token_id>/revoke", methods=["GET", "POST"])
-@login_required
-def revoke_pat(token_id: str) -> Any:
-    """Confirm, then revoke one of the user's tokens."""
-    check_token_id(token_id)
-    secret = services().tokens.records.read(current_user.user.id, token_id)  # one read, not all
-    token = secret.data if secret else None
-    if token is None:
-        raise NotFound("This token does not exist or was already revoked.")
-    if request.method == "GET":
-        return render_template(
-            "confirm.html",
-            section="pats",
-            title=f"Revoke “{token['name']}”?",
-            message="Anything using this token stops working at once, on every server. "
-            "This cannot be undone.",
-            action=url_for("web.revoke_pat", token_id=token_id),
-            button="Revoke token",
-            back=url_for("web.personal_access_tokens"),
-        )
-    services().tokens.revoke(current_user.user.id, token_id, actor=current_user.user.id)
-    flash(f"Token “{token['name']}” revoked.", "success")
-    return go("web.personal_access_tokens")
 
 
 # -- provider access tokens --------------------------------------------------------------------

@@ -46,7 +46,7 @@ def test_pat_lifecycle_in_the_browser(page, live, make_user, shot) -> None:
 
     page.goto(f"{server.url}/settings/personal-access-tokens")
     assert token not in page.content()  # shown once only
-    page.get_by_role("link", name="Revoke").click()
+    page.get_by_role("link", name="Revoke laptop CLI").click()
     shot(page, "04-revoke-confirm")
     page.get_by_role("button", name="Revoke token").click()
     assert "revoked" in page.get_by_role("status").inner_text()
@@ -161,9 +161,9 @@ def test_organization_roles_in_the_browser(browser, live, make_user, shot) -> No
     assert viewer_page.get_by_role("button", name="Add member").count() == 0
     # the account switcher in the header takes the viewer to the organization and back
     viewer_page.goto(f"{server.url}/settings/provider-access-tokens")
-    viewer_page.get_by_label("Account").select_option(org)
+    viewer_page.get_by_label("Account", exact=True).select_option(org)
     viewer_page.wait_for_url(f"**/organizations/{org}/provider-access-tokens")
-    viewer_page.get_by_label("Account").select_option("")
+    viewer_page.get_by_label("Account", exact=True).select_option("")
     viewer_page.wait_for_url("**/settings/provider-access-tokens")
 
 
@@ -250,7 +250,7 @@ def test_account_switcher_follows_the_page_and_keeps_its_kind(page, live, admin,
     admin.orgs.create(first, "Alpha Lab", user, actor=account.id)
     admin.orgs.create(second, "Beta Lab", admin.directory.get_user(account.id), actor=account.id)
     sign_in(page, server.url, account)
-    switcher = page.get_by_label("Account")
+    switcher = page.get_by_label("Account", exact=True)
     sidebar = page.get_by_role("navigation", name="Settings")
 
     def provider_link() -> str:

@@ -157,3 +157,19 @@ def test_later_revocations_survive_compaction_and_a_cold_start(admin: Services) 
     fresh.sync()
     assert fresh.is_revoked(later)
     kv.destroy_tree(prefix)
+
+
+def test_the_successor_of_a_token_in_its_grace_period_can_be_rotated(
+    api: Api, user: Account, client
+) -> None:
+    """A replaced token still working through its grace period does not hold its name."""
+    api.login(user)
+    first = api.new_pat("ci")
+    second = rotate(api, first["id"], grace_seconds=3600)
+    assert second.status_code == 201
+    third = rotate(api, second.get_json()["id"], grace_seconds=60)
+    assert third.status_code == 201, third.get_json()
+    for token in (first, second.get_json(), third.get_json()):
+        assert status(client, token["token"]) == 200
+    taken = api.create_pat("ci")  # the newest still holds the name
+    assert taken.status_code == 409 and taken.get_json()["error"]["code"] == "name_taken"

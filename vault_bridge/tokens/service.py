@@ -288,7 +288,7 @@ class TokenService:
     def _store(self, user: str, record: PatRecord, replacing: str | None = None) -> None:
         """The per-token record, the token-id index, then the user's index, where the name is
         checked against the active tokens (atomically: check-and-set); a token being rotated
-        (``replacing``) does not count."""
+        (``replacing``) or already replaced does not count."""
         self.records.create(user, record)
         self.records.set_owner(record["id"], user)
         limit = self.settings.pat_max_per_user
@@ -301,7 +301,9 @@ class TokenService:
                 if other["id"] not in (record["id"], replacing)
                 and state_of(other, now, self.denylist.is_revoked(other["id"])) == "active"
             ]
-            if any(other["name"] == record["name"] for other in active):
+            if any(
+                other["name"] == record["name"] and not other["rotated_to"] for other in active
+            ):  # a replaced token working through its grace period does not hold its name
                 raise Conflict(
                     f"you already have an active token named {record['name']!r}",
                     code="name_taken",
