@@ -21,10 +21,12 @@ from tests.helpers import Account, Api, free_port_pair, unique_id
 from vault_bridge.app import create_app
 from vault_bridge.bootstrap import RECONCILER_ROLE, RUNNER_ROLE, SERVICE_ROLE, bootstrap
 from vault_bridge.config import Settings
+from vault_bridge.directory.users import Directory
 from vault_bridge.embedded import EmbeddedOpenBao, bao_binary
 from vault_bridge.services import Services
 from vault_bridge.vault.client import VaultClient
 from vault_bridge.vault.sys import Sys
+from vault_bridge.vault.userpass import Userpass
 
 ISSUER = "https://vault-bridge.test"
 _early_bao: list[Future[EmbeddedOpenBao]] = []
@@ -214,24 +216,39 @@ def password_hash() -> str:
     return bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(5)).decode()
 
 
+class _PrehashedUserpass(Userpass):
+    """The service's userpass writes, with the test password sent as its bcrypt hash at cost 5."""
+
+    def __init__(self, userpass: Userpass, password_hash: str) -> None:
+        super().__init__(userpass.client, userpass.mount)
+        self._hash = password_hash
+
+    def write_user(
+        self, name: str, *, password: str | None, policy: str, password_hash: str | None = None
+    ) -> None:
+        """Write the account with the precomputed hash of ``PASSWORD`` in place of the password."""
+        assert password == PASSWORD and password_hash is None
+        super().write_user(name, password=None, policy=policy, password_hash=self._hash)
+
+
 @pytest.fixture
 def make_user(admin: Services, password_hash: str) -> Iterator[Callable[..., Account]]:
     """Create accounts; deleted again after the test.
 
-    Each account is created by the service as usual (OpenBao hashes the password at bcrypt's
-    cost 10), then given the same password hashed at cost 5: every sign-in is still checked by
-    OpenBao's userpass, in a few milliseconds of its CPU instead of about 80 (most tests sign in).
+    Each account is created by the service's own directory code (checks, entity, alias,
+    metadata, login policy and TTL), except that the password reaches OpenBao as a bcrypt hash
+    at cost 5 instead of being hashed there at cost 10: every sign-in is still checked by
+    OpenBao's userpass, and creating or signing in costs a few milliseconds of its CPU instead
+    of about 80.
     """
     created: list[str] = []
-    mount = admin.settings.userpass_mount
+    directory = Directory(admin.client, admin.settings)
+    directory.userpass = _PrehashedUserpass(directory.userpass, password_hash)
 
     def build(prefix: str = "u", **profile: str) -> Account:
         account = Account(unique_id(prefix), PASSWORD)
-        admin.directory.create_user(account.id, account.password, **profile)
+        directory.create_user(account.id, account.password, **profile)
         created.append(account.id)
-        admin.client.write(
-            f"auth/{mount}/users/{account.id}/password", {"password_hash": password_hash}
-        )
         return account
 
     yield build

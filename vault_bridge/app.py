@@ -18,6 +18,7 @@ from vault_bridge.auth.session import VaultKeyedSessionInterface
 from vault_bridge.config import Settings
 from vault_bridge.connect import bundled_runner_client, reconciler_client, vault_client
 from vault_bridge.logs import ACCESS_LOGGER
+from vault_bridge.routing import LazyBuilderRule
 from vault_bridge.services import EXTENSION, Services
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def create_app(
     settings = settings or Settings.from_env(**overrides)
     services = services or build_services(settings)
     app = Flask(__name__)
+    app.url_rule_class = LazyBuilderRule  # URL builders compiled when first used, not here
     app.config.update(
         SESSION_COOKIE_NAME="vault_bridge_session",
         SESSION_COOKIE_HTTPONLY=True,

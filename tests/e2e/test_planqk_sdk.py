@@ -9,16 +9,39 @@ from __future__ import annotations
 
 import json
 import uuid
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
-from planqk.quantum.sdk import PlanqkQuantumProvider
-from planqk.quantum.sdk.exceptions import InvalidAccessTokenError, PlanqkClientError
-from qiskit import QuantumCircuit
-from qiskit.providers import JobStatus
 
 from tests.fake_provider import FakeProvider
 from tests.helpers import Api, eventually, unique_id
+
+if TYPE_CHECKING:
+    from planqk.quantum.sdk import PlanqkQuantumProvider
+    from qiskit import QuantumCircuit
+
+
+@pytest.fixture(scope="module")
+def sdk() -> SimpleNamespace:
+    """The SDK and qiskit, imported when a test here runs (not when a worker collects this file).
+
+    They cost seconds of CPU to import; under pytest-xdist every worker collects every file but
+    only one or two run these tests.
+    """
+    from planqk.quantum.sdk import PlanqkQuantumProvider
+    from planqk.quantum.sdk.exceptions import InvalidAccessTokenError, PlanqkClientError
+    from qiskit import QuantumCircuit
+    from qiskit.providers import JobStatus
+
+    return SimpleNamespace(
+        PlanqkQuantumProvider=PlanqkQuantumProvider,
+        InvalidAccessTokenError=InvalidAccessTokenError,
+        PlanqkClientError=PlanqkClientError,
+        QuantumCircuit=QuantumCircuit,
+        JobStatus=JobStatus,
+    )
 
 
 def connection_string(api_key: str) -> str:
@@ -97,34 +120,39 @@ def platform(make_app, live, make_user, provider_server, monkeypatch, tmp_path):
     }
 
 
-def bell() -> QuantumCircuit:
-    circuit = QuantumCircuit(2, 2)
+def bell(sdk: SimpleNamespace) -> QuantumCircuit:
+    circuit = sdk.QuantumCircuit(2, 2)
     circuit.h(0)
     circuit.cx(0, 1)
     circuit.measure([0, 1], [0, 1])
     return circuit
 
 
-def run_bell(provider: PlanqkQuantumProvider, shots: int = 100) -> dict[str, int]:
+def run_bell(
+    sdk: SimpleNamespace, provider: PlanqkQuantumProvider, shots: int = 100
+) -> dict[str, int]:
     backend = provider.get_backend("azure.ionq.simulator")
-    job = backend.run(bell(), shots=shots)
-    eventually(lambda: job.status() in (JobStatus.DONE, JobStatus.ERROR), timeout=30, interval=0.1)
+    job = backend.run(bell(sdk), shots=shots)
+    status = sdk.JobStatus
+    eventually(lambda: job.status() in (status.DONE, status.ERROR), timeout=30, interval=0.1)
     return job.result().get_counts()
 
 
-def test_lists_backends_and_runs_a_job_with_the_users_own_token(platform, provider_server) -> None:
-    provider = PlanqkQuantumProvider(access_token=platform["pat"]["token"])
+def test_lists_backends_and_runs_a_job_with_the_users_own_token(
+    sdk, platform, provider_server
+) -> None:
+    provider = sdk.PlanqkQuantumProvider(access_token=platform["pat"]["token"])
     assert "azure.ionq.simulator" in [b.id if hasattr(b, "id") else b for b in provider.backends()]
-    counts = run_bell(provider)
+    counts = run_bell(sdk, provider)
     assert set(counts) <= {"00", "11"} and sum(counts.values()) == 100 and len(counts) == 2
     assert provider_server.keys_used()[-1] == platform["keys"]["user"]
 
 
-def test_organization_context_uses_the_organizations_token(platform, provider_server) -> None:
-    provider = PlanqkQuantumProvider(
+def test_organization_context_uses_the_organizations_token(sdk, platform, provider_server) -> None:
+    provider = sdk.PlanqkQuantumProvider(
         access_token=platform["pat"]["token"], organization_id=platform["org"]
     )
-    counts = run_bell(provider, shots=50)
+    counts = run_bell(sdk, provider, shots=50)
     assert sum(counts.values()) == 50
     assert provider_server.keys_used()[-1] == platform["keys"]["org"]
     jobs = provider.jobs()
@@ -152,17 +180,17 @@ def test_backend_status_says_whether_the_context_has_a_token(platform) -> None:
     )
 
 
-def test_pat_without_quantum_tokens_cannot_run_jobs(platform) -> None:
+def test_pat_without_quantum_tokens_cannot_run_jobs(sdk, platform) -> None:
     api_only = platform["member_api"].new_pat(scopes=["api"])["token"]
-    provider = PlanqkQuantumProvider(access_token=api_only)
+    provider = sdk.PlanqkQuantumProvider(access_token=api_only)
     backend = provider.get_backend("azure.ionq.simulator")  # reading is fine with `api`
-    with pytest.raises(PlanqkClientError) as info:
-        backend.run(bell(), shots=10)
+    with pytest.raises(sdk.PlanqkClientError) as info:
+        backend.run(bell(sdk), shots=10)
     assert info.value.response.status_code == 403
     assert "quantum_tokens" in str(info.value)
 
 
-def test_revoked_pat_is_an_invalid_access_token(platform) -> None:
+def test_revoked_pat_is_an_invalid_access_token(sdk, platform) -> None:
     member_api = platform["member_api"]
     assert (
         member_api.client.delete(
@@ -171,27 +199,29 @@ def test_revoked_pat_is_an_invalid_access_token(platform) -> None:
         ).status_code
         == 204
     )
-    provider = PlanqkQuantumProvider(access_token=platform["pat"]["token"])
-    with pytest.raises(InvalidAccessTokenError):
+    provider = sdk.PlanqkQuantumProvider(access_token=platform["pat"]["token"])
+    with pytest.raises(sdk.InvalidAccessTokenError):
         provider.backends()
 
 
-def test_non_member_organization_is_refused(platform) -> None:
-    provider = PlanqkQuantumProvider(
+def test_non_member_organization_is_refused(sdk, platform) -> None:
+    provider = sdk.PlanqkQuantumProvider(
         access_token=platform["pat"]["token"], organization_id=unique_id("other")
     )
-    with pytest.raises(PlanqkClientError) as info:
+    with pytest.raises(sdk.PlanqkClientError) as info:
         provider.backends()
     assert info.value.response.status_code == 403
 
 
-def test_job_fails_cleanly_when_the_provider_rejects_the_key(platform, provider_server) -> None:
+def test_job_fails_cleanly_when_the_provider_rejects_the_key(
+    sdk, platform, provider_server
+) -> None:
     provider_server.valid_keys.discard(platform["keys"]["user"])
     try:
-        provider = PlanqkQuantumProvider(access_token=platform["pat"]["token"])
+        provider = sdk.PlanqkQuantumProvider(access_token=platform["pat"]["token"])
         backend = provider.get_backend("azure.ionq.simulator")
-        job = backend.run(bell(), shots=10)
-        eventually(lambda: job.status() == JobStatus.ERROR, timeout=30, interval=0.1)
+        job = backend.run(bell(sdk), shots=10)
+        eventually(lambda: job.status() == sdk.JobStatus.ERROR, timeout=30, interval=0.1)
         with pytest.raises(RuntimeError, match="provider rejected the stored credential"):
             job.result()
     finally:

@@ -15,8 +15,13 @@ class Userpass:
         self.client = client
         self.mount = mount
 
-    def write_user(self, name: str, *, password: str | None, policy: str) -> None:
+    def write_user(
+        self, name: str, *, password: str | None, policy: str, password_hash: str | None = None
+    ) -> None:
         """Create or update an account; ``password=None`` keeps the current one.
+
+        ``password_hash`` gives the password as a bcrypt hash instead (OpenBao hashes a plain
+        password itself, at its own cost).
 
         Supported methods: POST: /auth/{mount}/users/{name}
         """
@@ -24,6 +29,7 @@ class Userpass:
             lambda vault: vault.auth.userpass.create_or_update_user(
                 name,
                 password=password,  # None: left out, the current password stays
+                password_hash=password_hash,  # None: left out
                 mount_point=self.mount,
                 # one policy as a string: the service policy allows exactly this value
                 token_policies=policy,
