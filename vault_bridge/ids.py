@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from vault_bridge.errors import BadRequest
 
@@ -42,3 +43,18 @@ def check_token_id(value: object) -> str:
 def has_control_characters(text: str) -> bool:
     """True when ``text`` holds a C0 control character or DEL."""
     return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
+# What a copy and paste brings around a value: whitespace and zero-width characters.
+_SURROUNDING = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+$")
+
+
+def strip_surrounding(text: str) -> str:
+    """``text`` without surrounding whitespace (a trailing newline, a space, a zero-width space)."""
+    return _SURROUNDING.sub("", text)
+
+
+def has_invisible_characters(text: str) -> bool:
+    """True when ``text`` holds a control, format or line separator character (tab, newline,
+    zero-width space, ...): never part of a credential or a name."""
+    return any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} for ch in text)

@@ -282,9 +282,11 @@ def _form_fields(provider_id: str) -> tuple[dict[str, str], dict[str, str]]:
     """The submitted fields of a provider (all of them, for validation) and the non-secret ones
     (to show again after an error; secrets are never rendered back)."""
     provider = services().catalog.get(provider_id)
-    body = {f.name: request.form.get(f.name, "").strip() for f in provider.fields}
-    shown = {f.name: body[f.name] for f in provider.fields if not f.secret}
-    return {k: v for k, v in body.items() if v}, shown
+    # Values go to the store as typed: the catalog strips surrounding whitespace, the same rule
+    # for the API, the CLI and this form.
+    body = {f.name: request.form.get(f.name, "") for f in provider.fields}
+    shown = {f.name: body[f.name].strip() for f in provider.fields if not f.secret}
+    return body, shown
 
 
 def _save_provider(kind: OwnerKind, owner: str, provider_id: str, page: Any) -> Any:
@@ -296,11 +298,11 @@ def _save_provider(kind: OwnerKind, owner: str, provider_id: str, page: Any) -> 
         if exc.code == "missing_field":
             message = "This field is required."
         elif exc.code == "invalid_field":
-            message = (
-                "This does not look right: "
-                + exc.message.split(" does not look like ", 1)[-1]
-                + "."
-            )
+            provider = services().catalog.get(provider_id)
+            field = provider.field(exc.field or "")
+            named = f"{provider.label} {field.label} " if field else ""
+            if named and message.startswith(named):
+                message = "This " + message.removeprefix(named) + "."
         return page(failed=(provider_id, {exc.field or "_form": message}, shown), status=400)
     flash(f"{services().catalog.providers[provider_id].label} token saved.", "success")
     return None
