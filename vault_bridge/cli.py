@@ -31,6 +31,7 @@ from vault_bridge.connect import (
     vault_client,
 )
 from vault_bridge.credentials import write_approle_credentials
+from vault_bridge.directory.orgs import with_article
 from vault_bridge.embedded import EmbeddedOpenBao
 from vault_bridge.errors import VaultBridgeError
 from vault_bridge.ids import check_account_id, check_token_id
@@ -340,7 +341,7 @@ def orgs_add_member(settings: Settings, org: str, user: str, role: str) -> None:
     """Add a member or change their role."""
     with operator_services(settings) as services:
         services.orgs.set_member(org, user, role, actor="operator")
-    click.echo(f"{user} is {role} of {org}")
+    click.echo(f"{user} is now {with_article(role)} of {org}.")
 
 
 @orgs.command("remove-member")

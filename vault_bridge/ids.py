@@ -18,14 +18,29 @@ def is_account_id(value: object) -> bool:
     return isinstance(value, str) and ACCOUNT_ID.fullmatch(value) is not None
 
 
+ACCOUNT_ID_RULE = (
+    "1-40 lower case letters (a-z), digits and hyphens, starting and ending with a letter or digit"
+)
+
+
 def check_account_id(value: object, what: str = "user id") -> str:
     """Return ``value`` if it is a valid user or organization id, else raise BadRequest."""
     if not isinstance(value, str) or ACCOUNT_ID.fullmatch(value) is None:
-        raise BadRequest(
-            f"invalid {what}: use 1-40 lowercase letters, digits and inner hyphens",
-            code="invalid_id",
-        )
+        message = f"invalid {what}: use {ACCOUNT_ID_RULE}"
+        suggestion = suggest_account_id(value)
+        if suggestion:
+            message += f"; did you mean {suggestion}?"
+        raise BadRequest(message, code="invalid_id")
     return value
+
+
+def suggest_account_id(value: object) -> str | None:
+    """The valid id a mistyped one stands for when it differs only by case or surrounding
+    spaces ("Grace " -> "grace"); None otherwise."""
+    if not isinstance(value, str) or len(value) > 100:
+        return None
+    candidate = value.strip().lower()
+    return candidate if ACCOUNT_ID.fullmatch(candidate) else None
 
 
 def is_token_id(value: object) -> bool:

@@ -167,3 +167,27 @@ def test_two_different_passwords_at_a_terminal_change_nothing(cli_env) -> None: 
     assert "error: the two passwords differ; nothing was changed" in shown
     listed = json.loads(run_cli("users", "list", "--json", env=cli_env).stdout)
     assert name not in [u["id"] for u in listed]
+
+
+def test_a_capitalised_name_is_refused_with_the_rule_and_a_suggestion(cli_env) -> None:  # noqa: F811
+    result = run_cli("users", "create", "Grace", "--password-stdin", env=cli_env, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: invalid user id: use 1-40 lower case letters")
+    assert result.stderr.endswith("; did you mean grace?\n")
+
+
+def test_a_role_is_said_with_its_article(cli_env, account) -> None:  # noqa: F811
+    org = unique_id("art")
+    member = unique_id("mem")
+    run_cli("users", "create", member, "--password-stdin", env=cli_env, stdin=PASSWORD)
+    run_cli("orgs", "create", org, "--owner", account, env=cli_env)
+    try:
+        for role, said in (
+            ("viewer", "a viewer"),
+            ("owner", "an owner"),
+            ("maintainer", "a maintainer"),
+        ):
+            out = run_cli("orgs", "add-member", org, member, "--role", role, env=cli_env).stdout
+            assert out == f"{member} is now {said} of {org}.\n"
+    finally:
+        run_cli("orgs", "delete", org, env=cli_env)
