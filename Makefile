@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast browser lint bench bench-scale clean help wheels image test-containers
+.PHONY: run test test-fast browser lint wrk bench bench-scale clean help wheels image test-containers
 
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' vault_bridge/__init__.py)
 WHEELS := build/wheels
@@ -51,7 +51,13 @@ lint: $(VENV)/.installed-dev  ## ruff, and mypy (strict) on vault_bridge and web
 	$(BIN)/ruff check vault_bridge web tests benchmarks
 	$(BIN)/mypy
 
-bench: $(VENV)/.installed-dev  ## benchmarks against throwaway OpenBao servers; results go in docs/benchmarks.md by hand
+wrk:  ## the HTTP load generator make bench needs (apt as root on Debian/Ubuntu)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || \
+	  { echo "make bench needs wrk: install your system's wrk package (Debian: apt-get install wrk)"; exit 1; }
+
+bench: $(VENV)/.installed-dev wrk  ## benchmarks against throwaway OpenBao servers; results go in docs/benchmarks.md by hand
+	$(BIN)/python benchmarks/bench_http.py
 	$(BIN)/python benchmarks/bench_verify.py
 	$(BIN)/python benchmarks/bench_runtime.py
 	$(BIN)/python benchmarks/bench_revocations.py

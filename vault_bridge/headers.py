@@ -24,14 +24,18 @@ STATIC_ENDPOINTS = frozenset({"static", "web.static"})  # cacheable: no secrets 
 
 def protect(response: Response) -> Response:
     """Add the headers to one response (a view's own values win, e.g. a public cache)."""
-    for name, value in ALWAYS.items():
-        response.headers.setdefault(name, value)
+    headers = response.headers
+    # one pass over the names the response has (Headers.setdefault searches the list, and
+    # raises and catches an exception, once per missing name: most of this hook's cost)
+    present = {name.lower() for name in headers.keys()}  # noqa: SIM118  # Headers is a list
+    wanted = list(ALWAYS.items())
     page = response.mimetype == "text/html"
-    response.headers.setdefault("Content-Security-Policy", PAGE_POLICY if page else DATA_POLICY)
+    wanted.append(("Content-Security-Policy", PAGE_POLICY if page else DATA_POLICY))
     if request.endpoint not in STATIC_ENDPOINTS:
-        response.headers.setdefault("Cache-Control", "no-store")
+        wanted.append(("Cache-Control", "no-store"))
     if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
+        wanted.append(("Strict-Transport-Security", HSTS))
+    headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
     return response
 
 

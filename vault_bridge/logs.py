@@ -6,6 +6,8 @@ messages, warnings, gunicorn's) follows ``VAULT_BRIDGE_LOG_FORMAT``.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import errno
 import functools
 import json
@@ -20,6 +22,14 @@ from pythonjsonlogger.json import JsonFormatter
 ACCESS_LOGGER = "vault_bridge.access"
 SERVE_LOGGER = "vault_bridge.serve"
 _compact = functools.partial(json.dumps, separators=(",", ":"))
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # made once
+# What every LogRecord carries; anything else came as ``extra`` and becomes a field.
+_RECORD_ATTRIBUTES = frozenset(
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
+)
+
+
+_FIXED_FIELDS = frozenset({"time", "level", "logger", "message"})
 
 
 class LineFormatter(JsonFormatter):
@@ -34,6 +44,26 @@ class LineFormatter(JsonFormatter):
             json_serializer=_compact,
             json_ensure_ascii=False,
         )
+
+    def format(self, record: logging.LogRecord) -> str:
+        """A dict logged alone (the access log, once per request) is written directly, in the
+        library's exact shape at a fraction of its cost; anything else goes through the library."""
+        fields = record.msg
+        if (
+            type(fields) is dict
+            and not record.exc_info
+            and not record.exc_text
+            and not record.stack_info
+            and record.__dict__.keys() <= _RECORD_ATTRIBUTES
+            and not fields.keys() & _FIXED_FIELDS
+        ):
+            moment = dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat()
+            head = {"time": moment, "level": record.levelname, "logger": record.name}
+            try:
+                return _encode({**head, **fields})
+            except (TypeError, ValueError):  # a value JSON cannot hold: the library's encoder
+                pass
+        return super().format(record)
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         """Time first; no empty message."""
@@ -99,6 +129,35 @@ class AppendFileHandler(StrictHandler, logging.handlers.WatchedFileHandler):
             self.handleError(record)
 
 
+class LineWriter(logging.Handler):
+    """Writes each line to a file descriptor with write(2), unbuffered. The line is formatted
+    before the lock is taken, and the lock is held for the write alone (logging's own handlers
+    hold it while formatting too), so the threads of a worker do not queue behind each other's
+    formatting (the access log, once per request). A failed write is reported as logging's own
+    handlers report it."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        """Filter, then emit (which locks for the write alone)."""
+        if not self.filter(record):
+            return False
+        self.emit(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write one line."""
+        try:
+            line = memoryview((self.format(record) + "\n").encode("utf-8"))
+            with self.lock or contextlib.nullcontext():  # a long line to a pipe takes writes
+                while line:
+                    line = line[os.write(self.fd, line) :]
+        except Exception:
+            self.handleError(record)
+
+
 class StderrHandler(StrictHandler, logging.StreamHandler[IO[str]]):
     """Writes to whatever ``sys.stderr`` is at the time of the event."""
 
@@ -134,7 +193,8 @@ def configure(log_format: str, access_log: str) -> logging.Logger:
     access = logging.getLogger(ACCESS_LOGGER)
     handler: logging.Handler
     if access_log == "-":
-        handler = logging.StreamHandler(sys.stdout)
+        sys.stdout.flush()  # what was printed before goes first
+        handler = LineWriter(sys.stdout.fileno())
     elif access_log:
         handler = logging.handlers.WatchedFileHandler(access_log, encoding="utf-8", delay=True)
     else:

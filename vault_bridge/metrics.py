@@ -14,6 +14,7 @@ import math
 import os
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -88,18 +89,28 @@ class Metrics:
             for name, (text, labels) in HISTOGRAMS.items()
         }
         self._gauges: dict[str, tuple[Gauge, Callable[[], float]]] = {}
+        # each labelled series once found: labels() checks and sorts its arguments under a lock
+        self._series: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
         """Add to a counter."""
-        counter = self._counters[name]
-        (counter.labels(**labels) if labels else counter).inc(amount)
+        self._series_of(self._counters, name, labels).inc(amount)
 
     def observe(self, name: str, value: float, **labels: str) -> None:
         """Record a value in a histogram."""
-        histogram = self._histograms[name]
-        (histogram.labels(**labels) if labels else histogram).observe(value)
+        self._series_of(self._histograms, name, labels).observe(value)
+
+    def _series_of(self, family: dict[str, Any], name: str, labels: dict[str, str]) -> Any:
+        """The series of ``name`` with ``labels`` (the metric itself without labels)."""
+        key = (name, tuple(labels.items()))
+        series = self._series.get(key)
+        if series is None:
+            metric = family[name]
+            series = metric.labels(**labels) if labels else metric
+            self._series[key] = series
+        return series
 
     def gauge(self, name: str, read: Callable[[], float]) -> None:
         """A value read when scraped (and, in multiprocess mode, every second)."""

@@ -23,6 +23,8 @@ from vault_bridge.vault.sys import Sys
 
 ADMIN_USER = "admin"
 Say = Callable[[str], Any]
+# How gunicorn runs each worker: threads, so that a worker waiting on Vault serves others meanwhile.
+GUNICORN_WORKER = {"worker_class": "gthread", "threads": 8, "graceful_timeout": 10}
 
 
 class ServeError(RuntimeError):
@@ -187,9 +189,8 @@ def serve_gunicorn(settings: Settings, workers: int, say: Say) -> None:
             """Bind, workers and threads from the settings."""
             self.cfg.set("bind", f"{settings.host}:{settings.port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 8)
-            self.cfg.set("graceful_timeout", 10)
+            for name, value in GUNICORN_WORKER.items():
+                self.cfg.set(name, value)
             self.cfg.set("accesslog", None)  # the app writes its own, without query strings
             self.cfg.set("logger_class", ServeLogger)
             self.cfg.set("child_exit", worker_exited)

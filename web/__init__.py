@@ -7,12 +7,14 @@ is enforced once, in the services.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 import flask_login
 from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -61,6 +63,14 @@ def login_required(view: Callable[P, R]) -> Callable[P, R]:
     return wrapped
 
 
+# which kind of page an endpoint shows: the account switcher keeps it (see views.switch_context)
+PAGE_KINDS = {
+    **dict.fromkeys(("web.personal_access_tokens", "web.create_pat", "web.revoke_pat"), "pats"),
+    **dict.fromkeys(("web.organizations", "web.create_org"), "orgs"),
+    **dict.fromkeys(
+        ("web.organization", "web.set_member", "web.remove_member", "web.delete_org"), "members"
+    ),
+}
 FORM_EXPIRED = "The form expired or was not sent from this site. Reload the page and try again."
 
 
@@ -69,12 +79,25 @@ def services() -> Services:
     return current_services()
 
 
-def format_date(value: Any) -> str:
-    """``2026-12-31T00:00:00Z`` → ``31 Dec 2026``."""
+def format_date(value: Any) -> Markup:
+    """``2026-12-31T00:00:00Z`` → ``<time datetime="2026-12-31">31 Dec 2026</time>``.
+
+    One format on every page; the element keeps the day on one line (see app.css).
+    """
     if not value:
-        return ""
+        return Markup("")
     moment = parse_iso(value) if isinstance(value, str) else value
-    return moment.strftime("%-d %b %Y")
+    return Markup('<time datetime="{}">{}</time>').format(
+        moment.date().isoformat(), moment.strftime("%-d %b %Y")
+    )
+
+
+def format_day(value: str) -> str:
+    """A date input's ``2027-01-31`` → ``31 Jan 2027``; anything else → nothing."""
+    try:
+        return dt.date.fromisoformat(value).strftime("%-d %b %Y") if len(value) == 10 else ""
+    except ValueError:
+        return ""
 
 
 def init_web(app: Flask) -> None:
@@ -98,6 +121,7 @@ def init_web(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["scopes"] = scopes.REGISTRY
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["day"] = format_day
 
     @app.context_processor
     def navigation() -> dict[str, Any]:
@@ -107,14 +131,17 @@ def init_web(app: Flask) -> None:
             orgs = services().orgs.list_for(current_user.user)
         except VaultBridgeError:
             orgs = []
-        active = session.get("context")
-        if active not in {o["id"] for o in orgs}:
-            active = None
-        return {"nav_orgs": orgs, "active_context": active}
+        active = next((o for o in orgs if o["id"] == session.get("context")), None)
+        return {
+            "nav_orgs": orgs,
+            "active_context": active["id"] if active else None,
+            "active_org": active,
+            "page_kind": PAGE_KINDS.get(request.endpoint or "", "providers"),
+        }
 
     @app.before_request
     def protect_forms() -> None:
-        if request.blueprint != "web" or request.endpoint == "web.static":
+        if request.blueprint != "web" or request.endpoint in {"web.static", "web.favicon"}:
             return
         check_session_store()  # the session key lives in Vault: no Vault, no sessions
         if request.method == "POST":

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from vault_bridge.auth.session import end_session, start_session
-from vault_bridge.directory.orgs import ROLES
+from vault_bridge.directory.orgs import ROLES, check_display_name, with_article
 from vault_bridge.errors import (
     BadRequest,
     Conflict,
@@ -32,7 +32,13 @@ from vault_bridge.errors import (
     VaultBridgeError,
     error_headers,
 )
-from vault_bridge.ids import check_token_id
+from vault_bridge.ids import (
+    check_token_id,
+    is_account_id,
+    strip_surrounding,
+    suggest_account_id,
+)
+from vault_bridge.providers.catalog import Provider
 from vault_bridge.timeutil import now_utc, parse_iso
 
 from . import WebUser, bp, go, login_required, render_error, services, set_context
@@ -114,24 +120,48 @@ def logout() -> Any:
     return go("web.login")
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """The icon browsers ask for on their own, whatever the page links."""
+    with bp.open_resource("static/favicon.svg") as icon:  # a few hundred bytes, no file left open
+        response = Response(icon.read(), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 @bp.get("/")
 def home() -> Response:
     """Start at the settings."""
     return go("web.personal_access_tokens")
 
 
+# the page of the same kind in another account context: (personal, an organization's)
+SWITCH_TARGETS = {
+    "pats": ("web.personal_access_tokens", "web.personal_access_tokens"),
+    "providers": ("web.provider_access_tokens", "web.org_provider_tokens"),
+    "members": ("web.organizations", "web.organization"),
+    "orgs": ("web.organizations", "web.organizations"),
+}
+
+
 @bp.post("/context")
 @login_required
 def switch_context() -> Response:
-    """Switch the account context (personal or an organization) shown in the header."""
+    """Switch the account context (personal or an organization), staying on the same kind of
+    page: an organization's provider tokens become the personal ones, and back."""
     org = request.form.get("context") or None
+    personal, organizational = SWITCH_TARGETS.get(
+        request.form.get("page", ""), SWITCH_TARGETS["providers"]
+    )
     if org is None:
         set_context(None)
-        return go("web.provider_access_tokens")
+        return go(personal)
     if org not in current_user.user.memberships:
         abort(404)
     set_context(org)
-    return go("web.org_provider_tokens", org=org)
+    if organizational in {"web.org_provider_tokens", "web.organization"}:
+        return go(organizational, org=org)
+    return go(organizational)
 
 
 # -- personal access tokens --------------------------------------------------------------------
@@ -283,27 +313,35 @@ def _form_fields(provider_id: str) -> tuple[dict[str, str], dict[str, str]]:
     (to show again after an error; secrets are never rendered back)."""
     provider = services().catalog.get(provider_id)
     # Values go to the store as typed: the catalog strips surrounding whitespace, the same rule
-    # for the API, the CLI and this form.
+    # for the API, the CLI and this form; a field left empty (or blank) is left out.
     body = {f.name: request.form.get(f.name, "") for f in provider.fields}
-    shown = {f.name: body[f.name].strip() for f in provider.fields if not f.secret}
-    return body, shown
+    shown = {f.name: strip_surrounding(body[f.name]) for f in provider.fields if not f.secret}
+    return {k: v for k, v in body.items() if strip_surrounding(v)}, shown
+
+
+def _field_message(provider: Provider, exc: BadRequest) -> str:
+    """A provider field's refusal, worded for the form it appears next to ("This should ...")."""
+    if exc.code == "missing_field":
+        return "This field is required."
+    field = provider.field(exc.field or "")
+    named = f"{provider.label} {field.label} " if field else ""
+    if exc.code == "invalid_field" and named and exc.message.startswith(named):
+        return "This " + exc.message.removeprefix(named) + "."
+    return exc.message
 
 
 def _save_provider(kind: OwnerKind, owner: str, provider_id: str, page: Any) -> Any:
     body, shown = _form_fields(provider_id)
     try:
-        services().providers.put(kind, owner, provider_id, body, current_user.user.id)
+        services().providers.put(
+            kind, owner, provider_id, body, current_user.user.id, keep_secrets=True
+        )
     except BadRequest as exc:
-        message = exc.message
-        if exc.code == "missing_field":
-            message = "This field is required."
-        elif exc.code == "invalid_field":
-            provider = services().catalog.get(provider_id)
-            field = provider.field(exc.field or "")
-            named = f"{provider.label} {field.label} " if field else ""
-            if named and message.startswith(named):
-                message = "This " + message.removeprefix(named) + "."
-        return page(failed=(provider_id, {exc.field or "_form": message}, shown), status=400)
+        provider = services().catalog.get(provider_id)
+        errors: dict[str, str] = {}
+        for error in getattr(exc, "errors", [exc]):  # every field at fault, not only the first
+            errors.setdefault(error.field or "_form", _field_message(provider, error))
+        return page(failed=(provider_id, errors, shown), status=400)
     flash(f"{services().catalog.providers[provider_id].label} token saved.", "success")
     return None
 
@@ -312,6 +350,7 @@ def _save_provider(kind: OwnerKind, owner: str, provider_id: str, page: Any) -> 
 @login_required
 def provider_access_tokens(failed: Any = None, status: int = 200) -> Any:
     """Every catalog provider with its status and a form; secrets are never rendered."""
+    set_context(None)
     items = _provider_items(
         "users",
         current_user.user.id,
@@ -379,15 +418,22 @@ def create_org() -> Any:
         "id": request.form.get("id", "").strip(),
         "display_name": request.form.get("display_name", "").strip(),
     }
+    errors: dict[str, str] = {}  # every field at fault, not only the first
+    if not is_account_id(form["id"]):
+        errors["id"] = ORG_ID_RULE
     try:
+        check_display_name(form["display_name"], form["id"])
+    except BadRequest as exc:
+        errors["display_name"] = exc.message
+    try:
+        if errors:
+            return organizations(form, errors, 400)
         services().orgs.create(
             form["id"], form["display_name"], current_user.user, actor=current_user.user.id
         )
     except (BadRequest, Conflict) as exc:
         field = "display_name" if exc.code == "invalid_display_name" else "id"
         message = "This identifier is taken." if exc.code == "org_exists" else exc.message
-        if exc.code == "invalid_id":
-            message = "Use 1-40 lowercase letters, digits and inner hyphens."
         return organizations(form, {field: message}, exc.status)
     flash(
         f"Organization {form['display_name'] or form['id']} created. You are its owner.", "success"
@@ -395,8 +441,31 @@ def create_org() -> Any:
     return go("web.organization", org=form["id"])
 
 
+SOLE_OWNER = "You are the only owner: make another member an owner first."
+
+
+def _sole_owner(role: str, members: list[dict[str, str]]) -> bool:
+    """True when the user is the organization's one owner (who cannot leave)."""
+    return role == "owner" and sum(m["role"] == "owner" for m in members) == 1
+
+
+ORG_ID_RULE = "Use 1-40 lower case letters, digits and inner hyphens, e.g. acme-quantum."
+
+
+def _username_rule(user_id: str) -> str:
+    """Say what a username looks like, and offer the lower-cased name when that one is valid."""
+    rule = "Usernames are lower case letters, digits and hyphens"
+    suggestion = suggest_account_id(user_id)
+    if suggestion and suggestion != user_id:
+        return f"{rule}: did you mean {suggestion}?"
+    return f"{rule}, 1-40 characters, e.g. grace-hopper."
+
+
 def _member_context(org: str) -> tuple[dict[str, Any], str]:
-    return services().orgs.for_member(current_user.user, org)
+    """The organization and the user's role in it; its pages make it the account context."""
+    profile, role = services().orgs.for_member(current_user.user, org)
+    set_context(org)
+    return profile, role
 
 
 @bp.get("/organizations/<org>")
@@ -409,13 +478,16 @@ def organization(
 ) -> Any:
     """Members and roles; owners manage them."""
     profile, role = _member_context(org)
+    members = services().orgs.members(org)
     return render_template(
         "organization.html",
-        section="orgs",
+        section="members",
         org=profile,
         role=role,
         roles=ROLES,
-        members=services().orgs.members(org),
+        members=members,
+        sole_owner=_sole_owner(role, members),
+        sole_owner_reason=SOLE_OWNER,
         form=form or {"user": ""},
         errors=errors or {},
     ), status
@@ -434,14 +506,14 @@ def set_member(org: str) -> Any:
     except (BadRequest, NotFound, Conflict) as exc:
         message = {
             "user_not_found": "There is no user with this name.",
-            "invalid_id": "That is not a valid username.",
+            "invalid_id": _username_rule(user_id),
             "last_owner": "An organization needs at least one owner.",
         }.get(exc.code, exc.message)
         if exc.code == "last_owner":
             flash(message, "error")
             return go("web.organization", org=org)
         return organization(org, {"user": user_id}, {"user": message}, exc.status)
-    flash(f"{result['user']} is now {result['role']}.", "success")
+    flash(f"{result['user']} is now {with_article(result['role'])}.", "success")
     return go("web.organization", org=org)
 
 
@@ -449,18 +521,23 @@ def set_member(org: str) -> Any:
 @login_required
 def remove_member(org: str, user: str) -> Any:
     """Confirm, then remove a member (owners) or leave (the member)."""
-    profile, _ = _member_context(org)
+    profile, role = _member_context(org)
     me = user == current_user.user.id
     if not me:
         services().orgs.require_role(current_user.user, org, "owner")
+    elif request.method == "GET" and _sole_owner(role, services().orgs.members(org)):
+        flash(SOLE_OWNER, "error")
+        return go("web.organization", org=org)
     if request.method == "GET":
+        name = profile["display_name"]
         return render_template(
             "confirm.html",
-            section="orgs",
-            title=f"Leave {profile['display_name']}?" if me else f"Remove {user}?",
-            message="Jobs run in this organization stop using its provider tokens at once."
+            section="members",
+            title=f"Leave {name}?" if me else f"Remove {user}?",
+            message=f"You will no longer see {name} or its members, and your tokens and jobs "
+            "can no longer act in it. An owner can add you again."
             if me
-            else f"{user} loses access to {profile['display_name']} and its provider tokens.",
+            else f"{user} loses access to {name} and its provider tokens.",
             action=url_for("web.remove_member", org=org, user=user),
             button="Leave" if me else "Remove member",
             back=url_for("web.organization", org=org),
@@ -468,7 +545,7 @@ def remove_member(org: str, user: str) -> Any:
     try:
         services().orgs.remove_member(org, user, actor=current_user.user.id)
     except Conflict:
-        flash("An organization needs at least one owner: make someone else owner first.", "error")
+        flash(SOLE_OWNER if me else "An organization needs at least one owner.", "error")
         return go("web.organization", org=org)
     if me:
         set_context(None)
@@ -486,7 +563,7 @@ def delete_org(org: str) -> Any:
     if request.method == "GET":
         return render_template(
             "confirm.html",
-            section="orgs",
+            section="members",
             title=f"Delete {profile['display_name']}?",
             message="Its provider tokens are deleted from Vault for good and every member loses "
             "access. This cannot be undone.",
@@ -510,7 +587,7 @@ def org_provider_tokens(org: str, failed: Any = None, status: int = 200) -> Any:
     )
     return render_template(
         "providers.html",
-        section="orgs",
+        section="providers",
         providers=items,
         org=profile,
         can_edit=role in ("owner", "maintainer"),
@@ -539,7 +616,7 @@ def remove_org_provider_token(org: str, provider: str) -> Any:
     if request.method == "GET":
         return render_template(
             "confirm.html",
-            section="orgs",
+            section="providers",
             title=f"Remove {profile['display_name']}'s {label} token?",
             message="Jobs of every member in this organization can no longer use it.",
             action=url_for("web.remove_org_provider_token", org=org, provider=provider),

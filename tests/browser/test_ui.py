@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import requests
+from playwright.sync_api import expect
 
 from tests.helpers import Account, unique_id
 
@@ -127,7 +128,7 @@ def test_organization_roles_in_the_browser(browser, live, make_user, shot) -> No
         page.get_by_label("Username").fill(account.id)
         page.get_by_label("Role", exact=True).select_option(role)
         page.get_by_role("button", name="Add member").click()
-        assert f"{account.id} is now {role}" in page.get_by_role("status").inner_text()
+        assert f"{account.id} is now a {role}." in page.get_by_role("status").inner_text()
     shot(page, "08-org-members")
 
     maint_page = pages["maint"]
@@ -161,6 +162,7 @@ def test_organization_roles_in_the_browser(browser, live, make_user, shot) -> No
     assert viewer_page.get_by_role("button", name="Change").count() == 0
     assert viewer_page.get_by_role("button", name="Add member").count() == 0
     # the account switcher in the header takes the viewer to the organization and back
+    viewer_page.goto(f"{server.url}/settings/provider-access-tokens")
     viewer_page.get_by_label("Account").select_option(org)
     viewer_page.wait_for_url(f"**/organizations/{org}/provider-access-tokens")
     viewer_page.get_by_label("Account").select_option("")
@@ -240,3 +242,151 @@ def test_pages_work_under_a_csp_without_inline_script(page, live, make_user) -> 
         violations.clear()
         page.goto(f"{server.url}{path}")
         assert violations == [], (path, violations)
+
+
+def test_account_switcher_follows_the_page_and_keeps_its_kind(page, live, admin, make_user) -> None:
+    server = live()
+    account = make_user("usw", display_name="Grace Hopper")
+    user = admin.directory.get_user(account.id)
+    first, second = unique_id("alpha"), unique_id("beta")
+    admin.orgs.create(first, "Alpha Lab", user, actor=account.id)
+    admin.orgs.create(second, "Beta Lab", admin.directory.get_user(account.id), actor=account.id)
+    sign_in(page, server.url, account)
+    switcher = page.get_by_label("Account")
+    sidebar = page.get_by_role("navigation", name="Settings")
+
+    def provider_link() -> str:
+        return sidebar.get_by_role("link", name="Provider Access Tokens").get_attribute("href")
+
+    # an organization's page, reached by its address: the header and the sidebar say so
+    page.goto(f"{server.url}/organizations/{first}/provider-access-tokens")
+    assert switcher.input_value() == first
+    assert provider_link() == f"/organizations/{first}/provider-access-tokens"
+    assert sidebar.get_by_role("link", name="Members").get_attribute("href") == (
+        f"/organizations/{first}"
+    )
+    # switching keeps the kind of page: provider tokens of the organization -> personal ones
+    switcher.select_option("")
+    page.wait_for_url("**/settings/provider-access-tokens")
+    assert switcher.input_value() == ""
+    assert provider_link() == "/settings/provider-access-tokens"
+    assert sidebar.get_by_role("link", name="Members").count() == 0
+    switcher.select_option(second)
+    page.wait_for_url(f"**/organizations/{second}/provider-access-tokens")
+    # members of one organization -> members of the other
+    page.goto(f"{server.url}/organizations/{first}")
+    assert switcher.input_value() == first
+    assert sidebar.get_by_role("link", name="Members").get_attribute("aria-current") == "page"
+    switcher.select_option(second)
+    page.wait_for_url(f"**/organizations/{second}")
+    assert page.get_by_role("heading", name="Beta Lab", level=1).count() == 1
+    # the personal access tokens page stays itself, in either context
+    page.goto(f"{server.url}/settings/personal-access-tokens")
+    assert switcher.input_value() == second  # remembered: the sidebar still leads there
+    assert provider_link() == f"/organizations/{second}/provider-access-tokens"
+    with page.expect_navigation():  # the address is the same before and after
+        switcher.select_option("")
+    page.wait_for_url("**/settings/personal-access-tokens")
+    assert provider_link() == "/settings/provider-access-tokens"
+
+
+def test_a_sole_owner_sees_why_they_cannot_leave(page, live, admin, make_user) -> None:
+    server = live()
+    owner, other = make_user("ulv"), make_user("ulw")
+    org = unique_id("leave")
+    admin.orgs.create(org, "Leave Lab", admin.directory.get_user(owner.id), actor=owner.id)
+    admin.orgs.set_member(org, other.id, "viewer", actor=owner.id)
+    sign_in(page, server.url, owner)
+    page.goto(f"{server.url}/organizations/{org}")
+    leave = page.get_by_role("button", name="Leave")
+    assert leave.is_disabled()
+    reason = "You are the only owner: make another member an owner first."
+    assert page.locator("#leave-reason").inner_text() == reason
+    assert leave.get_attribute("aria-describedby") == "leave-reason"
+    # the address of the dialog, typed in, says the same and changes nothing
+    page.goto(f"{server.url}/organizations/{org}/members/{owner.id}/remove")
+    page.wait_for_url(f"**/organizations/{org}")
+    assert reason in page.get_by_role("status").inner_text()
+    assert admin.orgs.members(org)[0] == {"user": owner.id, "role": "owner"}
+
+    page.get_by_label(f"Role of {other.id}").select_option("owner")
+    page.locator("tr", has_text=other.id).get_by_role("button", name="Change").click()
+    page.get_by_role("link", name="Leave").click()
+    dialog = page.locator("main").inner_text()
+    assert "Leave Leave Lab?" in dialog and "You will no longer see Leave Lab" in dialog
+    assert "provider tokens" not in dialog
+    page.get_by_role("button", name="Leave").click()
+    page.wait_for_url("**/organizations")
+    assert "You left Leave Lab." in page.get_by_role("status").inner_text()
+    assert {m["user"] for m in admin.orgs.members(org)} == {other.id}
+
+
+def test_forms_keep_secrets_show_every_error_and_say_the_rules(
+    page, live, admin, make_user
+) -> None:
+    server = live()
+    account = make_user("ufm")
+    token = "DEV-" + "ab12" * 10
+    admin.providers.put(
+        "users", account.id, "dwave-leap", {"token": token, "region": "na-west-1"}, account.id
+    )
+    sign_in(page, server.url, account)
+    page.goto(f"{server.url}/settings/provider-access-tokens")
+    # only the region changes: the stored token is kept, and the form says it will be
+    card = page.locator("#provider-dwave-leap")
+    card.get_by_text("Replace D-Wave Leap token").click()
+    assert "Leave empty to keep the current value (…ab12)." in card.inner_text()
+    card.get_by_label("Region").fill("eu-central-1")
+    card.get_by_role("button", name="Save D-Wave Leap token").click()
+    assert "D-Wave Leap token saved." in page.get_by_role("status").inner_text()
+    assert "eu-central-1" in page.locator("#provider-dwave-leap").inner_text()
+    assert admin.providers.read_credential("users", account.id, "dwave-leap") == {
+        "token": token,
+        "region": "eu-central-1",
+    }
+    # three bad fields: three errors, each next to its field; the page lands on the form
+    card = page.locator("#provider-aws-braket")
+    card.get_by_text("Add Amazon Braket token").click()
+    card.get_by_label("Access key ID").fill("not a key")
+    card.get_by_label("Region").fill("Mars")
+    card.get_by_role("button", name="Save Amazon Braket token").click()
+    card = page.locator("#provider-aws-braket")
+    expect(page.locator("#aws-braket-access_key_id")).to_be_focused()  # autofocus
+    assert card.get_by_label("Access key ID").evaluate(  # scrolled to: the page lands on it
+        "e => e.getBoundingClientRect().top >= 0 && e.getBoundingClientRect().bottom <= innerHeight"
+    )
+    for field, text in (
+        ("access_key_id", "This should not contain spaces: it should start with AKIA or ASIA"),
+        ("secret_access_key", "This field is required."),
+        ("region", "This should be an AWS region such as us-east-1 or eu-west-2."),
+    ):
+        error = card.locator(f"#aws-braket-{field}-error")
+        assert text in error.inner_text(), field
+        assert card.locator(f"#aws-braket-{field}").get_attribute("aria-invalid") == "true"
+    assert card.get_by_label("Region").input_value() == "Mars"  # plain fields come back
+    # the organization form: both fields at fault, both said
+    page.goto(f"{server.url}/organizations")
+    page.get_by_label("Identifier").fill("Acme Quantum")
+    page.get_by_label("Display name").evaluate("e => e.removeAttribute('maxlength')")
+    page.get_by_label("Display name").fill("x" * 101)
+    page.get_by_role("button", name="Create organization").click()
+    expect(page.locator("#org-id")).to_be_focused()  # autofocus
+    text = page.locator("#create-org").inner_text()
+    assert "lower case letters, digits and inner hyphens" in text
+    assert "display_name must be 1-100 characters" in text
+    # a username with capitals: the rule, and the lower-cased name offered
+    org = unique_id("forms")
+    admin.orgs.create(org, "Forms Lab", admin.directory.get_user(account.id), actor=account.id)
+    grace = make_user("grace")
+    page.goto(f"{server.url}/organizations/{org}")
+    page.get_by_label("Username").fill(grace.id.upper())
+    page.get_by_role("button", name="Add member").click()
+    expect(page.locator("#new-member")).to_be_focused()  # autofocus
+    assert (
+        f"Usernames are lower case letters, digits and hyphens: did you mean {grace.id}?"
+        in page.locator("#add-member").inner_text()
+    )
+    page.get_by_label("Username").fill(grace.id)
+    page.get_by_label("Role", exact=True).select_option("owner")
+    page.get_by_role("button", name="Add member").click()
+    assert f"{grace.id} is now an owner." in page.get_by_role("status").inner_text()

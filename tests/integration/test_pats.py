@@ -250,9 +250,10 @@ def test_last_used_at_is_reported_without_a_vault_write_per_request(
     assert services.client.calls - before <= elapsed * (10 + 4) + 4
     listed = api.client.get("/api/v1/user/personal-access-tokens").get_json()
     assert listed[0]["last_used_at"] is not None
-    # flushed to Vault in the background, coalesced: one write of the user's index
+    # flushed to Vault, coalesced: one write of the user's index (by this call, or by the
+    # background thread just before it)
     before = services.client.calls
-    assert services.tokens.flush_last_used(force=True) == 1
+    assert services.tokens.flush_last_used(force=True) in (0, 1)
     assert services.client.calls - before <= 2 + 10  # read and write (and background polls)
     stored = admin.tokens.list(user.id)
     assert stored[0]["last_used_at"] == listed[0]["last_used_at"]

@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from tests.helpers import Api, eventually, pat_headers, unique_id
+from vault_bridge.errors import BadRequest
 
 
 def alnum(n: int) -> str:
@@ -331,6 +332,7 @@ def test_secret_values_appear_nowhere(make_app, make_user, admin, bao, caplog, t
     """Store distinctive secrets, use every endpoint, and look for them everywhere."""
     caplog.set_level(logging.DEBUG)
     audit_path = tmp_path / "audit.jsonl"
+    openbao_audit_start = bao.audit_log.stat().st_size  # what this test makes OpenBao write
     app = make_app(audit_log=str(audit_path))
     owner = make_user("leak")
     api = Api(app.test_client())
@@ -384,7 +386,9 @@ def test_secret_values_appear_nowhere(make_app, make_user, admin, bao, caplog, t
     audit_text = audit_path.read_text()
     assert "provider_token.replace" in audit_text and "provider_token.delete" in audit_text
     logs = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
-    openbao_audit = bao.audit_log.read_text()
+    with open(bao.audit_log, "rb") as log:  # rotated meanwhile (smaller now): all of it
+        log.seek(openbao_audit_start if log.seek(0, 2) >= openbao_audit_start else 0)
+        openbao_audit = log.read().decode()
     public = json.dumps(admin.catalog.as_list())  # e.g. "SubscriptionId=" is in the catalog
     for value in secrets_:
         windows = {value[i : i + 16] for i in range(max(1, len(value) - 15))} - {
@@ -418,3 +422,60 @@ def test_audit_event_per_change(make_app, user, tmp_path) -> None:
         assert event["actor"] == user.id and event["target"] == "ionq"
         assert event["owner"] == f"users/{user.id}" and event["time"].endswith("Z")
     eventually(lambda: True)
+
+
+def test_form_replace_keeps_secrets_left_empty(
+    api: Api, user, admin, bao_cli, admin_client
+) -> None:
+    """The settings form's replace: an empty secret field keeps the stored value, only the
+    fields sent change; the JSON API still replaces the whole credential."""
+    store, owner = admin.providers, user.id
+    token = "DEV-" + "ab12" * 10
+    store.put("users", owner, "dwave-leap", {"token": token, "region": "na-west-1"}, owner)
+    meta, created = store.put(
+        "users", owner, "dwave-leap", {"region": "eu-central-1"}, owner, keep_secrets=True
+    )
+    assert not created and meta["fields"]["region"]["value"] == "eu-central-1"
+    assert meta["fields"]["token"]["hint"] == "…ab12"
+    assert store.read_credential("users", owner, "dwave-leap") == {
+        "token": token,
+        "region": "eu-central-1",
+    }
+    # a secret that is sent replaces the stored one
+    newer = "DEV-" + "cd34" * 10
+    store.put("users", owner, "dwave-leap", {"token": newer}, owner, keep_secrets=True)
+    assert store.read_credential("users", owner, "dwave-leap") == {"token": newer}
+    # several fields at fault: every one is named, and nothing changes
+    with pytest.raises(BadRequest) as refused:
+        store.put(
+            "users",
+            owner,
+            "aws-braket",
+            {"access_key_id": "x", "region": "Mars"},
+            owner,
+            keep_secrets=True,
+        )
+    assert [(e.field, e.code) for e in refused.value.errors] == [
+        ("access_key_id", "invalid_field"),
+        ("secret_access_key", "missing_field"),
+        ("region", "invalid_field"),
+    ]
+    assert store.read_credential("users", owner, "aws-braket") is None
+    # nothing to keep (deleted with the Vault CLI, versions left): the secret is required again
+    bao_cli(
+        "kv",
+        "delete",
+        "-mount=vault-bridge",
+        f"users/{owner}/provider-access-tokens/dwave-leap",
+        token=admin_client.token,
+    )
+    with pytest.raises(BadRequest) as refused:
+        store.put("users", owner, "dwave-leap", {"region": "na-west-1"}, owner, keep_secrets=True)
+    assert refused.value.code == "missing_field" and refused.value.field == "token"
+    # the API has no partial update: a PUT without the secret is refused
+    api.login(user)
+    store.put("users", owner, "dwave-leap", {"token": token}, owner)
+    response = put(api, "/api/v1/user/provider-access-tokens/dwave-leap", {"region": "na-west-1"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["field"] == "token"
+    assert store.read_credential("users", owner, "dwave-leap") == {"token": token}

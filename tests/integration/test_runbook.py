@@ -133,8 +133,8 @@ def test_revoke_with_the_bao_cli_alone(
     block = documented_block("denylist/log")
     expiry = str(int(time.time()) + 86400 * 31)
     elsewhere.add({"0" * 32: int(expiry)})
-    started = time.monotonic()
     run_documented(block, bao, operator_token, ID=created["id"], EXP=expiry)
+    started = time.monotonic()  # the CLI's own start-up is not the service's to answer for
     for client in clients:
         eventually(
             lambda c=client: (
@@ -142,7 +142,7 @@ def test_revoke_with_the_bao_cli_alone(
             ),
             timeout=2,
         )
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 2  # both replicas refuse it within the bound and slack
     # the slot did not replace anyone else's revocation, and nothing else was revoked
     assert elsewhere.is_revoked("0" * 32)
     fresh = make_app().extensions["vault_bridge"].tokens

@@ -38,6 +38,7 @@ def test_the_verified_token_cache_is_bounded(admin: Services, user: Account) -> 
         audience=tokens.settings.audience,
         cache_limit=4,
         confirm_fresh=tokens._confirm_revocations,
+        prefix=tokens.settings.pat_prefix,
     )
     issued = [tokens.issue(user.id, f"c{i}", ["api"])[1] for i in range(9)]
     for token in issued:
@@ -88,3 +89,24 @@ def test_uses_that_could_not_be_written_wait_for_the_next_round(admin: Services)
     assert len(tracker) == 3
     time.sleep(0.01)
     assert tracker.flush(force=True) == 3 and len(tracker) == 0
+
+
+def test_the_account_cache_is_bounded(admin: Services, make_user, monkeypatch) -> None:
+    directory = admin.directory
+    monkeypatch.setattr(directory, "cache_limit", 3)  # the session's services: put back after
+    accounts = [make_user() for _ in range(5)]
+    for account in accounts:
+        assert directory.active_user(account.id) is not None
+        assert len(directory._cache) <= 3
+    assert list(directory._cache) == [a.id for a in accounts[-3:]]  # the least recently asked go
+    assert len(directory._names) <= 3  # entity ids seen on the way
+
+
+def test_the_provider_lookup_cache_is_bounded(admin: Services, monkeypatch) -> None:
+    from vault_bridge.runtime import grants
+
+    monkeypatch.setattr(grants, "CACHE_LIMIT", 2)
+    monkeypatch.setattr(admin.grants, "_configured", {})
+    for provider in list(admin.catalog.providers)[:4]:
+        admin.grants._is_configured("users", "nobody-here", provider)
+        assert len(admin.grants._configured) <= 2

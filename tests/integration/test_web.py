@@ -70,3 +70,19 @@ def test_pages_send_protective_headers_and_html_errors(client, user: Account) ->
     api_missing = client.get("/api/v1/no-such", headers=HTML)
     assert api_missing.status_code == 404 and api_missing.get_json()["error"]["code"] == "not_found"
     assert client.get("/settings/provider-access-tokens").status_code == 302  # to /login
+
+
+def test_favicon_is_served_and_linked_from_every_page(make_app, client) -> None:
+    login = client.get("/login", headers=HTML).get_data(as_text=True)
+    linked = re.search(r'<link rel="icon" href="([^"]+)"', login).group(1)
+    for path in ("/favicon.ico", linked):
+        with client.get(path) as response:
+            assert response.status_code == 200, path
+            assert response.mimetype == "image/svg+xml"
+            assert response.get_data(as_text=True).startswith("<svg")
+    with client.get("/favicon.ico") as response:
+        assert "max-age=86400" in response.headers["Cache-Control"]  # asked for on every page
+    # browsers ask for it on their own: it needs no session, so no Vault either
+    down = make_app(vault_addr=f"http://127.0.0.1:{free_port()}", vault_timeout=0.5)
+    with down.test_client().get("/favicon.ico") as response:
+        assert response.status_code == 200

@@ -11,7 +11,8 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
-from flask import current_app, request
+from flask import Response as FlaskResponse
+from flask import current_app, make_response, request
 from pydantic import BaseModel, Field, ValidationError
 from spectree import Response, SecurityScheme, SpecTree
 from spectree.models import InType, SecureType, SecuritySchemeData
@@ -150,8 +151,12 @@ class Plugin(FlaskPlugin):
     def validate_response(
         self, resp: Any, resp_model: Any, skip_validation: bool, force_resp_serialize: bool
     ) -> Any:
-        """Validate the answer when the app is under test."""
+        """Validate the answer when the app is under test; otherwise pass a view's own answer
+        on as it is (the library would copy its body into a new response object)."""
         skip = skip_validation or not current_app.testing
+        answer = resp[0] if isinstance(resp, tuple) else resp
+        if skip and isinstance(answer, FlaskResponse | str | bytes):
+            return make_response(resp), None
         return super().validate_response(resp, resp_model, skip, force_resp_serialize)
 
 

@@ -51,6 +51,7 @@ class VaultKeyedSessionInterface(SecureCookieSessionInterface):
 
     def __init__(self, key: SessionKey) -> None:
         self.key = key
+        self._serializer: tuple[str, URLSafeTimedSerializer] | None = None
 
     def get_cookie_secure(self, app: Flask) -> bool:
         """Secure when configured, and always when the request came over https."""
@@ -66,10 +67,17 @@ class VaultKeyedSessionInterface(SecureCookieSessionInterface):
             if has_request_context():
                 g.session_unavailable = exc  # check_session_store() turns it into a 503
             return None  # no session this request, never a forged one
-        signer_kwargs = {"key_derivation": self.key_derivation, "digest_method": self.digest_method}
-        return URLSafeTimedSerializer(
-            key, salt=self.salt, serializer=self.serializer, signer_kwargs=signer_kwargs
-        )
+        made = self._serializer
+        if made is None or made[0] != key:  # made once per key: building one costs per request
+            signer_kwargs = {
+                "key_derivation": self.key_derivation,
+                "digest_method": self.digest_method,
+            }
+            serializer = URLSafeTimedSerializer(
+                key, salt=self.salt, serializer=self.serializer, signer_kwargs=signer_kwargs
+            )
+            made = self._serializer = (key, serializer)
+        return made[1]
 
 
 def check_session_store() -> None:

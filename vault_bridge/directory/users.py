@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from vault_bridge.config import Settings
-from vault_bridge.errors import BadRequest, Conflict, NotFound, Unauthenticated
+from vault_bridge.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, Unauthenticated
 from vault_bridge.ids import check_account_id, has_control_characters, is_account_id
 from vault_bridge.timeutil import iso, now_utc
 from vault_bridge.vault.client import VaultClient
@@ -21,6 +23,7 @@ from vault_bridge.vault.userpass import Userpass
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 PASSWORD_MIN = 8
 PASSWORD_MAX = 256
+CACHE_LIMIT = 50_000  # accounts remembered per replica; the least recently asked go first
 
 
 ROLE_RANK = {"viewer": 1, "maintainer": 2, "owner": 3}
@@ -74,7 +77,9 @@ class Directory:
         self.userpass = Userpass(client, settings.userpass_mount)
         self.identity = Identity(client)
         self.kv = KV(client, settings.kv_mount)
-        self._cache: dict[str, tuple[float, User | None]] = {}
+        self._cache: OrderedDict[str, tuple[float, User | None]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.cache_limit = CACHE_LIMIT
         self._groups: dict[str, tuple[str, str] | None] = {}  # group id -> (org, role)
         self._names: dict[str, str] = {}  # entity id -> user id
 
@@ -97,7 +102,7 @@ class Directory:
         entity_id = self.identity.write_entity(user_id, metadata)
         self.identity.ensure_alias(entity_id, user_id, self.userpass.mount_accessor())
         self.userpass.write_user(user_id, password=password, policy=USER_POLICY)
-        self._cache.pop(user_id, None)
+        self._drop(user_id)
         return User(user_id, display_name, email, created)
 
     def set_password(self, user_id: str, password: str) -> None:
@@ -125,7 +130,7 @@ class Directory:
             org, role = info
             if ROLE_RANK[role] > ROLE_RANK.get(memberships.get(org, ""), 0):
                 memberships[org] = role
-        self._names[entity["id"]] = user_id
+        self._remember(self._names, entity["id"], user_id)
         return User(
             user_id,
             meta.get("display_name") or user_id,
@@ -150,7 +155,7 @@ class Directory:
             and role in ROLE_RANK
         ):
             info = (org, role)
-        self._groups[group_id] = info
+        self._remember(self._groups, group_id, info)
         return info
 
     def user_name(self, entity_id: str) -> str | None:
@@ -161,21 +166,48 @@ class Directory:
         name = (entity or {}).get("name")
         if not isinstance(name, str) or not is_account_id(name):
             return None
-        self._names[entity_id] = name
+        self._remember(self._names, entity_id, name)
         return name
 
     def forget(self, user_id: str) -> None:
         """Drop a user from the cache (after a change made by this replica)."""
-        self._cache.pop(user_id, None)
+        self._drop(user_id)
+
+    def _remember(self, facts: dict[str, Any], key: str, value: Any) -> None:
+        """Note a fact that never changes (ids are not reused), within the cache bound."""
+        if len(facts) >= self.cache_limit:
+            facts.clear()
+        facts[key] = value
+
+    def _drop(self, user_id: str) -> None:
+        with self._cache_lock:
+            self._cache.pop(user_id, None)
 
     def active_user(self, user_id: str) -> User | None:
-        """The account if it exists and is enabled, from a cache at most directory_cache_ttl old."""
-        entry = self._cache.get(user_id)
+        """The account if it exists and is enabled, from a cache at most directory_cache_ttl old.
+
+        While Vault cannot be reached, the last answer stands for as long as the replica trusts
+        its copy of the revocations (``denylist_max_staleness``): nobody can delete or disable
+        the account in an unreachable Vault, so a short outage does not take PAT requests down,
+        and a longer one fails closed with the same bound."""
         now = time.monotonic()
+        with self._cache_lock:
+            entry = self._cache.get(user_id)
+            if entry is not None:
+                self._cache.move_to_end(user_id)
         if entry is not None and now - entry[0] < self.settings.directory_cache_ttl:
             return entry[1]
-        user = self.get_user(user_id)
-        self._cache[user_id] = (now, user)
+        try:
+            user = self.get_user(user_id)
+        except ServiceUnavailable:
+            if entry is not None and now - entry[0] < self.settings.denylist_max_staleness:
+                return entry[1]
+            raise
+        with self._cache_lock:
+            self._cache[user_id] = (now, user)
+            self._cache.move_to_end(user_id)
+            while len(self._cache) > self.cache_limit:
+                self._cache.popitem(last=False)
         return user
 
     def list_users(self) -> list[User]:
@@ -214,7 +246,7 @@ class Directory:
         self.kv.destroy_tree(user_folder(user_id))
         self.userpass.delete_user(user_id)
         self.identity.delete_entity(user_id)
-        self._cache.pop(user_id, None)
+        self._drop(user_id)
 
 
 class TokenRevoker(Protocol):

@@ -73,10 +73,12 @@ class Provider:
         }
 
     def validate(self, body: Mapping[str, Any]) -> dict[str, str]:
-        """Clean and check a credential; the error names the field and its shape, never the value.
+        """Clean and check a credential; each error names its field and shape, never the value.
 
         Surrounding whitespace of every value is dropped (a pasted trailing newline is no
-        mistake, see ``strip_surrounding``); a value left empty counts as not given.
+        mistake, see ``strip_surrounding``); a value left empty counts as not given. When several
+        fields are at fault, the error (``InvalidFields``) speaks for the first and carries one
+        error per field, so a form can show each next to its field.
         """
         unknown = sorted(set(body) - {f.name for f in self.fields})
         if unknown:
@@ -85,24 +87,30 @@ class Provider:
                 f"unknown field '{name}' for {self.label}", code="unknown_field", field=unknown[0]
             )
         values: dict[str, str] = {}
+        errors: list[BadRequest] = []
         for field in self.fields:
             value = body.get(field.name)
             if isinstance(value, str):
                 value = strip_surrounding(value)
             if value is None or value == "":
                 if field.required:
-                    raise BadRequest(
-                        f"{self.label} {field.label} is required",
-                        code="missing_field",
-                        field=field.name,
+                    errors.append(
+                        BadRequest(
+                            f"{self.label} {field.label} is required",
+                            code="missing_field",
+                            field=field.name,
+                        )
                     )
                 continue
-            if not isinstance(value, str):
-                raise self._invalid(field, "must be a string")
-            problem = self._problem(field, value)
+            problem = (
+                self._problem(field, value) if isinstance(value, str) else "must be a string"
+            )
             if problem:
-                raise self._invalid(field, problem)
+                errors.append(self._invalid(field, problem))
+                continue
             values[field.name] = value
+        if errors:
+            raise InvalidFields(errors)
         return values
 
     def _problem(self, field: Field, value: str) -> str:
@@ -125,6 +133,15 @@ class Provider:
         return BadRequest(
             f"{self.label} {field.label} {problem}", code="invalid_field", field=field.name
         )
+
+
+class InvalidFields(BadRequest):
+    """Fields at fault: the first speaks for the API, ``errors`` has one error per field."""
+
+    def __init__(self, errors: list[BadRequest]) -> None:
+        first = errors[0]
+        super().__init__(first.message, code=first.code, field=first.field)
+        self.errors = errors
 
 
 class Catalog:

@@ -18,6 +18,7 @@ import logging
 import random
 import re
 import time
+from collections.abc import Callable
 from typing import Any, TypedDict
 
 from vault_bridge.audit import AuditLog
@@ -103,16 +104,30 @@ class ProviderTokens:
         return described
 
     def put(
-        self, kind: OwnerKind, owner: str, provider_id: str, body: object, actor: str
+        self,
+        kind: OwnerKind,
+        owner: str,
+        provider_id: str,
+        body: object,
+        actor: str,
+        *,
+        keep_secrets: bool = False,
     ) -> tuple[TokenMetadata, bool]:
-        """Validate against the catalog, then set or replace; returns (metadata, created)."""
+        """Validate against the catalog, then set or replace; returns (metadata, created).
+
+        With ``keep_secrets`` (the settings form), a secret field left out keeps its stored
+        value, so a non-secret field can change without the secret being typed again.
+        """
         check_account_id(owner)
         provider = self.catalog.get(provider_id)
         if not isinstance(body, dict):
             raise BadRequest("the body must be a JSON object of fields", code="invalid_json")
-        values = provider.validate(body)
         path = provider_path(kind, owner, provider.id)
-        version, created = self._write(path, values)
+        if keep_secrets:
+            version, created, values = self._write_keeping_secrets(path, provider, body)
+        else:
+            values = provider.validate(body)
+            version, created = self._write(path, values)
         self._publish(path, provider, f"{kind}/{owner}", version, values, actor)
         self.audit.record(
             "provider_token.set" if created else "provider_token.replace",
@@ -154,13 +169,49 @@ class ProviderTokens:
             "provider_token.delete", actor=actor, target=provider.id, owner=f"{kind}/{owner}"
         )
 
-    def _write(self, path: str, values: dict[str, str]) -> tuple[int, bool]:
-        """Write a new version with check-and-set; (its number, whether it is the first)."""
+    def _write_keeping_secrets(
+        self, path: str, provider: Provider, body: dict[str, Any]
+    ) -> tuple[int, bool, dict[str, str]]:
+        """Write the body over the stored version's secrets; the check-and-set is against the
+        version whose secrets were kept, so a concurrent replacement is never half merged."""
+        secrets = {f.name for f in provider.fields if f.secret}
+        written: dict[str, str] = {}
+
+        def merged() -> tuple[dict[str, str], int]:
+            stored = self.kv.read(path)
+            kept = {
+                name: value
+                for name, value in (stored.data if stored else {}).items()
+                if name in secrets and not body.get(name)
+            }
+            written.clear()
+            written.update(provider.validate({**body, **kept}))
+            if stored is not None:
+                return written, stored.version
+            meta = self.kv.read_metadata(path)  # absent, or its latest version deleted
+            return written, int((meta or {}).get("current_version") or 0)
+
+        version, created = self._write(path, written, base=merged)
+        return version, created, written
+
+    def _write(
+        self,
+        path: str,
+        values: dict[str, str],
+        base: Callable[[], tuple[dict[str, str], int]] | None = None,
+    ) -> tuple[int, bool]:
+        """Write a new version with check-and-set; (its number, whether it is the first).
+
+        ``base`` gives the values to write and the version they build on, afresh each round.
+        """
         deadline = time.monotonic() + WRITE_PATIENCE
         pause = 0.005
         while True:
-            meta = self.kv.read_metadata(path)
-            current = int((meta or {}).get("current_version") or 0)
+            if base is None:
+                meta = self.kv.read_metadata(path)
+                current = int((meta or {}).get("current_version") or 0)
+            else:
+                values, current = base()
             try:
                 return self.kv.write(path, values, cas=current), current == 0
             except CasConflict:

@@ -48,6 +48,7 @@ from vault_bridge.vault.names import (
 
 JOB_ID_MAX = 128
 CACHE_SECONDS = 2.0
+CACHE_LIMIT = 10_000  # owners and providers remembered
 SALT = "vault-bridge run-time grant"
 
 
@@ -176,6 +177,8 @@ class RuntimeGrants:
         if cached is not None and time.monotonic() < cached[0]:
             return cached[1]
         configured = KV.is_live(self.kv.read_metadata(provider_path(kind, owner, provider_id)))
+        if len(self._configured) >= CACHE_LIMIT:  # bounded: the entries live seconds anyway
+            self._configured.clear()
         self._configured[key] = (time.monotonic() + CACHE_SECONDS, configured)
         return configured
 

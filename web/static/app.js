@@ -22,3 +22,15 @@ document.addEventListener("change", (event) => {
 document.addEventListener("focusin", (event) => {
   if (event.target.matches("[data-select-on-focus]")) event.target.select();
 });
+// A date input writes the day in the browser's own format (mm/dd/yyyy for many): the output next
+// to it says the chosen day the way every page writes dates ("27 Nov 2026").
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+function dayInWords(value) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  return match ? `${Number(match[3])} ${MONTHS[Number(match[2]) - 1]} ${match[1]}` : "";
+}
+document.addEventListener("input", (event) => {
+  for (const output of document.querySelectorAll(`[data-day-of="${event.target.id}"]`)) {
+    output.textContent = dayInWords(event.target.value);
+  }
+});
