@@ -16,6 +16,13 @@ import click
 
 from vault_bridge import scopes
 from vault_bridge.bootstrap import APPROLES, bootstrap, doctor
+from vault_bridge.cli_support import (
+    Fail,
+    existing_user,
+    format_option,
+    print_list,
+    read_password,
+)
 from vault_bridge.config import ConfigError, Settings
 from vault_bridge.connect import (
     job_runner_client,
@@ -24,19 +31,13 @@ from vault_bridge.connect import (
     vault_client,
 )
 from vault_bridge.credentials import write_approle_credentials
+from vault_bridge.directory.orgs import with_article
 from vault_bridge.embedded import EmbeddedOpenBao
-from vault_bridge.errors import NotFound, VaultBridgeError
-from vault_bridge.ids import check_token_id
+from vault_bridge.errors import VaultBridgeError
+from vault_bridge.ids import check_account_id, check_token_id
 from vault_bridge.services import Services
 from vault_bridge.timeutil import now_utc
 from vault_bridge.tokens.rules import normalize_scopes
-
-
-class Fail(click.ClickException):
-    """A one-line error on stderr and exit code 1."""
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.message}", err=True)
 
 
 @contextlib.contextmanager
@@ -221,42 +222,57 @@ def users() -> None:
 @click.argument("name")
 @click.option("--display-name", default="", help="Shown in the UI (default: the name).")
 @click.option("--email", default="", help="E-mail address.")
-@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    required=True,
+    help="Read the password from stdin (asked twice, hidden, at a terminal).",
+)
 @click.pass_obj
 def users_create(
     settings: Settings, name: str, display_name: str, email: str, password_stdin: bool
 ) -> None:
-    """Create an account; the password is read from stdin."""
-    password = sys.stdin.readline().rstrip("\r\n")
+    """Create an account; the password is read from stdin, or asked for at a terminal."""
     with operator_services(settings) as services:
+        check_account_id(name)
+        if services.directory.get_user(name) is not None:
+            raise Fail(f"user {name} already exists")
+        password = read_password()
         user = services.directory.create_user(name, password, display_name, email)
     click.echo(f"created user {user.id}")
 
 
 @users.command("set-password")
 @click.argument("name")
-@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    required=True,
+    help="Read the password from stdin (asked twice, hidden, at a terminal).",
+)
 @click.pass_obj
 def users_set_password(settings: Settings, name: str, password_stdin: bool) -> None:
-    """Replace an account's password (read from stdin); every session of the account ends."""
-    password = sys.stdin.readline().rstrip("\r\n")
+    """Replace an account's password (stdin or a prompt); every session of the account ends."""
     with operator_services(settings) as services:
+        existing_user(services, name)
+        password = read_password()
         ended = services.accounts.set_password(name, password, actor="operator")
     click.echo(f"new password for {name}; {ended} session(s) ended")
 
 
 @users.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@format_option
 @click.pass_obj
-def users_list(settings: Settings, as_json: bool) -> None:
+def users_list(settings: Settings, fmt: str, as_json: bool) -> None:
     """List accounts."""
     with operator_services(settings) as services:
-        found = services.directory.list_users()
-    if as_json:
-        click.echo(json.dumps([user.as_dict() for user in found], indent=2))
-        return
-    for user in found:
-        click.echo(f"{user.id}\t{user.display_name}\t{user.email}")
+        found = [user.as_dict() for user in services.directory.list_users()]
+    print_list(
+        found,
+        as_json or fmt == "json",
+        lambda u: f"{u['id']}\t{u['display_name']}\t{u['email']}",
+        "no users",
+    )
 
 
 @users.command("delete")
@@ -265,6 +281,7 @@ def users_list(settings: Settings, as_json: bool) -> None:
 def users_delete(settings: Settings, name: str) -> None:
     """Delete an account, revoking all its tokens and deleting its data."""
     with operator_services(settings) as services:
+        existing_user(services, name)
         services.accounts.delete(name, actor="operator")
     click.echo(f"deleted user {name}")
 
@@ -285,9 +302,7 @@ def orgs() -> None:
 def orgs_create(settings: Settings, org: str, owner: str, display_name: str) -> None:
     """Create an organization with its first owner."""
     with operator_services(settings) as services:
-        user = services.directory.get_user(owner)
-        if user is None:
-            raise Fail(f"no user {owner}")
+        user = existing_user(services, owner)
         services.orgs.create(org, display_name, user, actor="operator")
     click.echo(f"created organization {org} owned by {owner}")
 
@@ -326,7 +341,7 @@ def orgs_add_member(settings: Settings, org: str, user: str, role: str) -> None:
     """Add a member or change their role."""
     with operator_services(settings) as services:
         services.orgs.set_member(org, user, role, actor="operator")
-    click.echo(f"{user} is {role} of {org}")
+    click.echo(f"{user} is now {with_article(role)} of {org}.")
 
 
 @orgs.command("remove-member")
@@ -357,7 +372,12 @@ def pats() -> None:
     show_default=True,
     help=f"comma-separated, of: {scopes.listing()}",
 )
-@click.option("--expires-in-days", type=int, default=None, help="Default from the configuration.")
+@click.option(
+    "--expires-in-days",
+    type=int,
+    default=None,
+    help="Days until it expires (default and maximum from the configuration).",
+)
 @click.option("--description", default=None, help="What the token is for (optional).")
 @click.option(
     "--org",
@@ -382,11 +402,14 @@ def pats_create(
     """Create a PAT; prints only the token on stdout."""
     expires_at = None
     if expires_in_days is not None:
+        if not 1 <= expires_in_days <= settings.pat_max_days:
+            raise Fail(
+                f"--expires-in-days must be 1 to {settings.pat_max_days} "
+                "(the maximum is VAULT_BRIDGE_PAT_MAX_DAYS)"
+            )
         expires_at = (now_utc() + dt.timedelta(days=expires_in_days)).isoformat()
     with operator_services(settings) as services:
-        account = services.directory.get_user(user)
-        if account is None:
-            raise Fail(f"no user {user}")
+        account = existing_user(services, user)
         record, token = services.tokens.issue(
             user,
             name,
@@ -411,26 +434,29 @@ def pats_create(
     show_default=True,
     help="inactive: expired or revoked in the last 30 days.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@format_option
 @click.pass_obj
-def pats_list(settings: Settings, user: str, state: str, as_json: bool) -> None:
+def pats_list(settings: Settings, user: str, state: str, fmt: str, as_json: bool) -> None:
     """List a user's tokens (never their values), with their last use."""
     with operator_services(settings) as services:
+        existing_user(services, user)
         records = services.tokens.list(user, state)  # type: ignore[arg-type]
-    if as_json:
-        click.echo(json.dumps(records, indent=2))
-        return
-    for record in records:
-        used = record["last_used_at"] or "never"
-        if record["last_used_addresses"]:
-            used += f" from {', '.join(record['last_used_addresses'])}"
-        line = (
-            f"{record['id']}\t{record['name']}\t{','.join(record['scopes'])}\t"
-            f"{record['state']}\texpires {record['expires_at']}\tlast used {used}"
-        )
-        if record["state"] == "revoked":
-            line += f"\trevoked {record['revoked_at'] or ''} by {record['revoked_by'] or '?'}"
-        click.echo(line)
+    empty = "no tokens" if state == "all" else f"no {state} tokens"
+    print_list(records, as_json or fmt == "json", _pat_line, empty)
+
+
+def _pat_line(record: dict[str, Any]) -> str:
+    """One token as a line of ``pats list``."""
+    used = record["last_used_at"] or "never"
+    if record["last_used_addresses"]:
+        used += f" from {', '.join(record['last_used_addresses'])}"
+    line = (
+        f"{record['id']}\t{record['name']}\t{','.join(record['scopes'])}\t"
+        f"{record['state']}\texpires {record['expires_at']}\tlast used {used}"
+    )
+    if record["state"] == "revoked":
+        line += f"\trevoked {record['revoked_at'] or ''} by {record['revoked_by'] or '?'}"
+    return line
 
 
 @pats.command("revoke")
@@ -438,24 +464,39 @@ def pats_list(settings: Settings, user: str, state: str, as_json: bool) -> None:
 @click.option("--token-stdin", is_flag=True, help="Read a (leaked) token value from stdin.")
 @click.pass_obj
 def pats_revoke(settings: Settings, token_id: str | None, token_stdin: bool) -> None:
-    """Revoke a token by id, or by value with --token-stdin."""
+    """Revoke a token by id, or by value with --token-stdin.
+
+    A token that was already revoked (or has expired) is left as it is, said so, exit code 0.
+    """
     if bool(token_id) == token_stdin:
         raise Fail("give either a token id or --token-stdin")
     with operator_services(settings) as services:
         if token_stdin:
-            verified = services.tokens.revoke_value(sys.stdin.read())
-            click.echo(f"revoked token {verified.token_id} of user {verified.user}")
+            value = sys.stdin.read().strip()
+            verified = services.tokens.verifier.check_signature(value, allow_expired=True)
+            owner, wanted = verified.user, verified.token_id
+        else:
+            wanted = check_token_id(token_id)
+            found = services.tokens.find_owner(wanted, services.directory.userpass.list_users)
+            if found is None:
+                raise Fail(f"no such token: {token_id}")
+            owner = found
+        record = next((r for r in services.tokens.list(owner, "all") if r["id"] == wanted), None)
+        if record is not None and record["state"] != "active":
+            click.echo(f"token {wanted} of user {owner} {_ended(record)}; nothing to do")
             return
-        wanted = check_token_id(token_id)
-        owner = services.tokens.find_owner(wanted, services.directory.userpass.list_users)
-        if owner is not None:
-            try:
-                services.tokens.revoke(owner, wanted, actor="operator")
-            except NotFound:
-                raise Fail(f"no active token {token_id}") from None
-            click.echo(f"revoked token {wanted} of user {owner}")
-            return
-    raise Fail(f"no active token {token_id}")
+        if token_stdin:
+            services.tokens.revoke_value(value)
+        else:
+            services.tokens.revoke(owner, wanted, actor="operator")
+    click.echo(f"revoked token {wanted} of user {owner}")
+
+
+def _ended(record: dict[str, Any]) -> str:
+    """How a token that no longer works ended, in words."""
+    if record["state"] == "revoked":
+        return f"was already revoked at {record['revoked_at'] or '?'}"
+    return f"has already expired at {record['expires_at']}"
 
 
 @pats.command("rotate")
@@ -474,7 +515,7 @@ def pats_rotate(settings: Settings, token_id: str, grace_seconds: int) -> None:
     with operator_services(settings) as services:
         owner = services.tokens.find_owner(wanted, services.directory.userpass.list_users)
         if owner is None:
-            raise Fail(f"no active token {token_id}")
+            raise Fail(f"no such token: {token_id}")
         record, token = services.tokens.rotate(owner, wanted, grace_seconds, actor="operator")
     ends = "now" if not grace_seconds else f"in {grace_seconds} s"
     click.echo(
@@ -491,8 +532,12 @@ def pats_rotate(settings: Settings, token_id: str, grace_seconds: int) -> None:
 def pats_revoke_all(settings: Settings, user: str) -> None:
     """Revoke every token of a user."""
     with operator_services(settings) as services:
+        existing_user(services, user)
         count = services.tokens.revoke_all(user, actor="operator")
-    click.echo(f"revoked {count} token(s) of user {user}")
+    if count:
+        click.echo(f"revoked {count} token(s) of user {user}")
+    else:
+        click.echo(f"user {user} has no active tokens; nothing to do")
 
 
 # -- platform defaults and runners ------------------------------------------------------------

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from vault_bridge.auth.session import end_session, start_session
-from vault_bridge.directory.orgs import ROLES, check_display_name
+from vault_bridge.directory.orgs import ROLES, check_display_name, with_article
 from vault_bridge.errors import (
     BadRequest,
     Conflict,
@@ -30,7 +30,12 @@ from vault_bridge.errors import (
     VaultBridgeError,
     error_headers,
 )
-from vault_bridge.ids import is_account_id
+from vault_bridge.ids import (
+    is_account_id,
+    strip_surrounding,
+    suggest_account_id,
+)
+from vault_bridge.providers.catalog import Provider
 
 from . import WebUser, bp, go, login_required, render_error, services, set_context
 
@@ -195,17 +200,21 @@ def _form_fields(provider_id: str) -> tuple[dict[str, str], dict[str, str]]:
     """The submitted fields of a provider (all of them, for validation) and the non-secret ones
     (to show again after an error; secrets are never rendered back)."""
     provider = services().catalog.get(provider_id)
-    body = {f.name: request.form.get(f.name, "").strip() for f in provider.fields}
-    shown = {f.name: body[f.name] for f in provider.fields if not f.secret}
-    return {k: v for k, v in body.items() if v}, shown
+    # Values go to the store as typed: the catalog strips surrounding whitespace, the same rule
+    # for the API, the CLI and this form; a field left empty (or blank) is left out.
+    body = {f.name: request.form.get(f.name, "") for f in provider.fields}
+    shown = {f.name: strip_surrounding(body[f.name]) for f in provider.fields if not f.secret}
+    return {k: v for k, v in body.items() if strip_surrounding(v)}, shown
 
 
-def _field_message(exc: BadRequest) -> str:
-    """A provider field's refusal, worded for the form it appears next to."""
+def _field_message(provider: Provider, exc: BadRequest) -> str:
+    """A provider field's refusal, worded for the form it appears next to ("This should ...")."""
     if exc.code == "missing_field":
         return "This field is required."
-    if exc.code == "invalid_field" and " does not look like " in exc.message:
-        return "This does not look right: " + exc.message.split(" does not look like ", 1)[1] + "."
+    field = provider.field(exc.field or "")
+    named = f"{provider.label} {field.label} " if field else ""
+    if exc.code == "invalid_field" and named and exc.message.startswith(named):
+        return "This " + exc.message.removeprefix(named) + "."
     return exc.message
 
 
@@ -216,9 +225,10 @@ def _save_provider(kind: OwnerKind, owner: str, provider_id: str, page: Any) -> 
             kind, owner, provider_id, body, current_user.user.id, keep_secrets=True
         )
     except BadRequest as exc:
+        provider = services().catalog.get(provider_id)
         errors: dict[str, str] = {}
         for error in getattr(exc, "errors", [exc]):  # every field at fault, not only the first
-            errors.setdefault(error.field or "_form", _field_message(error))
+            errors.setdefault(error.field or "_form", _field_message(provider, error))
         return page(failed=(provider_id, errors, shown), status=400)
     flash(f"{services().catalog.providers[provider_id].label} token saved.", "success")
     return None
@@ -327,15 +337,14 @@ def _sole_owner(role: str, members: list[dict[str, str]]) -> bool:
     return role == "owner" and sum(m["role"] == "owner" for m in members) == 1
 
 
-ROLE_ARTICLES = {"owner": "an", "maintainer": "a", "viewer": "a"}
 ORG_ID_RULE = "Use 1-40 lower case letters, digits and inner hyphens, e.g. acme-quantum."
 
 
 def _username_rule(user_id: str) -> str:
     """Say what a username looks like, and offer the lower-cased name when that one is valid."""
     rule = "Usernames are lower case letters, digits and hyphens"
-    suggestion = user_id.strip().lower()
-    if suggestion != user_id and is_account_id(suggestion):
+    suggestion = suggest_account_id(user_id)
+    if suggestion and suggestion != user_id:
         return f"{rule}: did you mean {suggestion}?"
     return f"{rule}, 1-40 characters, e.g. grace-hopper."
 
@@ -392,7 +401,7 @@ def set_member(org: str) -> Any:
             flash(message, "error")
             return go("web.organization", org=org)
         return organization(org, {"user": user_id}, {"user": message}, exc.status)
-    flash(f"{result['user']} is now {ROLE_ARTICLES[result['role']]} {result['role']}.", "success")
+    flash(f"{result['user']} is now {with_article(result['role'])}.", "success")
     return go("web.organization", org=org)
 
 

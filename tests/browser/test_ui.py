@@ -84,7 +84,9 @@ def test_provider_tokens_add_replace_remove_never_show_the_secret(
     card.get_by_label("API key").fill("too short")
     card.get_by_role("button", name="Save IonQ token").click()
     card = page.locator("#provider-ionq")
-    assert "does not look right" in card.inner_text()
+    assert "This should not contain spaces: it should be 32-64 letters or digits." in (
+        card.inner_text()
+    )
     assert "too short" not in page.content()
     card.get_by_label("API key").fill(secret)
     card.get_by_role("button", name="Save IonQ token").click()
@@ -354,9 +356,9 @@ def test_forms_keep_secrets_show_every_error_and_say_the_rules(
         "e => e.getBoundingClientRect().top >= 0 && e.getBoundingClientRect().bottom <= innerHeight"
     )
     for field, text in (
-        ("access_key_id", "This does not look right"),
+        ("access_key_id", "This should not contain spaces: it should start with AKIA or ASIA"),
         ("secret_access_key", "This field is required."),
-        ("region", "This does not look right"),
+        ("region", "This should be an AWS region such as us-east-1 or eu-west-2."),
     ):
         error = card.locator(f"#aws-braket-{field}-error")
         assert text in error.inner_text(), field

@@ -64,6 +64,19 @@ def test_the_wheel_holds_one_package_its_data_and_the_licence(wheel: Path) -> No
     assert meta.get_all("License-File") == ["LICENSE"]
 
 
+def test_make_run_installs_the_checkout_without_a_warning(tmp_path: Path) -> None:
+    # what `make run` does on a fresh clone: an editable install, quiet; nothing may be printed
+    # (setuptools once printed its licence deprecation block here, three times)
+    venv = tmp_path / "venv"
+    run(sys.executable, "-m", "venv", str(venv))
+    installed = run(
+        str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
+        "--no-deps", "-e", str(ROOT), timeout=600,
+    )  # fmt: skip
+    shown = installed.stdout + installed.stderr
+    assert WARNING.findall(shown) == [] and "deprecat" not in shown.lower(), shown
+
+
 def test_installed_from_the_wheel_it_serves_from_an_empty_folder(
     wheel: Path, tmp_path: Path
 ) -> None:

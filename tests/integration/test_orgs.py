@@ -124,6 +124,9 @@ def test_member_refusals(org_api) -> None:
         headers={"X-CSRF-Token": api.csrf},
     )
     assert response.status_code == 400
+    message = response.get_json()["error"]["message"]
+    assert "lower case letters (a-z), digits and hyphens" in message
+    assert message.endswith("did you mean upper?")
     response = put_member(api, org, "someone", "admin")
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_role"
     assert delete_member(api, org, "not-a-member-zz").status_code == 404

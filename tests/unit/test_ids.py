@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vault_bridge.errors import BadRequest
-from vault_bridge.ids import check_account_id, check_token_id, is_account_id, is_token_id
+from vault_bridge.ids import (
+    check_account_id,
+    check_token_id,
+    is_account_id,
+    is_token_id,
+    suggest_account_id,
+)
 
 RULE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
@@ -74,3 +80,28 @@ def test_token_ids(value: str) -> None:
     if not is_token_id(value):
         with pytest.raises(BadRequest):
             check_token_id(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "suggestion"),
+    [("Grace", "grace"), ("ADA-L", "ada-l"), (" grace ", "grace"), ("Gr@ce", None), ("-x", None)],
+)
+def test_a_refused_id_says_the_rule_and_offers_the_lower_cased_name(
+    value: str, suggestion: str | None
+) -> None:
+    with pytest.raises(BadRequest) as info:
+        check_account_id(value)
+    message = info.value.message
+    assert "lower case letters (a-z), digits and hyphens" in message
+    assert "starting and ending with a letter or digit" in message
+    if suggestion:
+        assert message.endswith(f"; did you mean {suggestion}?")
+    else:
+        assert "did you mean" not in message
+
+
+@given(st.text(max_size=60))
+def test_a_suggested_id_is_valid_and_only_changes_case_and_spaces(value: str) -> None:
+    suggestion = suggest_account_id(value)
+    if suggestion is not None:
+        assert is_account_id(suggestion) and suggestion == value.strip().lower()

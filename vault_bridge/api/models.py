@@ -295,6 +295,10 @@ class CatalogField(BaseModel):
     secret: bool
     required: bool
     pattern: str
+    format: str = Field(
+        description="the pattern in words, e.g. 'start with a prefix such as DEV- followed by "
+        "32-64 hex digits'; refusals say it"
+    )
     help: str
     env: str
 

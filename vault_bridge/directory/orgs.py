@@ -40,6 +40,11 @@ ROLES = ORG_ROLES
 log = logging.getLogger(__name__)
 
 
+def with_article(role: str) -> str:
+    """A role with its indefinite article: "an owner", "a maintainer", "a viewer"."""
+    return f"{'an' if role[:1] in 'aeiou' else 'a'} {role}"
+
+
 def check_role(role: object) -> str:
     """One of owner, maintainer, viewer."""
     if not isinstance(role, str) or role not in ROLES:

@@ -88,10 +88,10 @@ class Directory:
     ) -> User:
         """Create an account; 409 when it exists."""
         check_account_id(user_id)
+        if self.userpass.read_user(user_id) is not None:  # said first: no password can help
+            raise Conflict(f"user {user_id} already exists", code="user_exists")
         check_password(password)
         display_name, email = check_profile(display_name or user_id, email)
-        if self.userpass.read_user(user_id) is not None:
-            raise Conflict(f"user {user_id} already exists", code="user_exists")
         created = iso(now_utc()) or ""
         metadata = {
             "display_name": display_name,
@@ -108,9 +108,9 @@ class Directory:
     def set_password(self, user_id: str, password: str) -> None:
         """Replace an account's password."""
         check_account_id(user_id)
-        check_password(password)
         if self.userpass.read_user(user_id) is None:
             raise NotFound(f"no user {user_id}", code="user_not_found")
+        check_password(password)
         self.userpass.write_user(user_id, password=password, policy=USER_POLICY)
 
     def get_user(self, user_id: str) -> User | None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from vault_bridge.errors import BadRequest, NotFound
-from vault_bridge.ids import is_account_id
+from vault_bridge.ids import has_invisible_characters, is_account_id, strip_surrounding
 
 FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 MAX_VALUE = 4096
@@ -28,6 +29,7 @@ class Field:
     secret: bool
     required: bool
     pattern: re.Pattern[str]
+    format: str  # the pattern in words: "<provider> <label> should <format>"
     help: str
     env: str
 
@@ -39,6 +41,7 @@ class Field:
             "secret": self.secret,
             "required": self.required,
             "pattern": self.pattern.pattern,
+            "format": self.format,
             "help": self.help,
             "env": self.env,
         }
@@ -69,11 +72,13 @@ class Provider:
             "fields": [f.as_dict() for f in self.fields],
         }
 
-    def validate(self, body: dict[str, Any]) -> dict[str, str]:
-        """Check a credential against the fields; the error names the field, never the value.
+    def validate(self, body: Mapping[str, Any]) -> dict[str, str]:
+        """Clean and check a credential; each error names its field and shape, never the value.
 
-        When several fields are at fault, the error (``InvalidFields``) speaks for the first and
-        carries one error per field, so a form can show each next to its field.
+        Surrounding whitespace of every value is dropped (a pasted trailing newline is no
+        mistake, see ``strip_surrounding``); a value left empty counts as not given. When several
+        fields are at fault, the error (``InvalidFields``) speaks for the first and carries one
+        error per field, so a form can show each next to its field.
         """
         unknown = sorted(set(body) - {f.name for f in self.fields})
         if unknown:
@@ -85,42 +90,49 @@ class Provider:
         errors: list[BadRequest] = []
         for field in self.fields:
             value = body.get(field.name)
+            if isinstance(value, str):
+                value = strip_surrounding(value)
             if value is None or value == "":
                 if field.required:
                     errors.append(
                         BadRequest(
-                            f"field '{field.name}' is required for {self.label}",
+                            f"{self.label} {field.label} is required",
                             code="missing_field",
                             field=field.name,
                         )
                     )
                 continue
-            if not isinstance(value, str):
-                errors.append(
-                    BadRequest(
-                        f"field '{field.name}' must be a string",
-                        code="invalid_field",
-                        field=field.name,
-                    )
-                )
-                continue
-            too_long = len(value) > MAX_VALUE or (
-                not field.secret and len(value.encode()) > MAX_SHOWN_BYTES
+            problem = (
+                self._problem(field, value) if isinstance(value, str) else "must be a string"
             )
-            if too_long or not field.pattern.fullmatch(value):
-                errors.append(
-                    BadRequest(
-                        f"field '{field.name}' does not look like "
-                        f"{self.label}'s {field.label.lower()}",
-                        code="invalid_field",
-                        field=field.name,
-                    )
-                )
+            if problem:
+                errors.append(self._invalid(field, problem))
                 continue
             values[field.name] = value
         if errors:
             raise InvalidFields(errors)
         return values
+
+    def _problem(self, field: Field, value: str) -> str:
+        """What is wrong with a (stripped, non-empty) value, in words; empty when nothing is."""
+        if len(value) > MAX_VALUE or (not field.secret and len(value.encode()) > MAX_SHOWN_BYTES):
+            limit = f"{MAX_VALUE} characters" if field.secret else f"{MAX_SHOWN_BYTES} bytes"
+            return f"is too long: it should have at most {limit}"
+        if has_invisible_characters(value):
+            return (
+                f"contains a line break, tab or other invisible character: it should {field.format}"
+            )
+        if field.pattern.fullmatch(value):
+            return ""
+        if any(ch.isspace() for ch in value):
+            return f"should not contain spaces: it should {field.format}"
+        return f"should {field.format}"
+
+    def _invalid(self, field: Field, problem: str) -> BadRequest:
+        """The refusal of one field, in the provider's and the field's own words."""
+        return BadRequest(
+            f"{self.label} {field.label} {problem}", code="invalid_field", field=field.name
+        )
 
 
 class InvalidFields(BadRequest):
@@ -163,6 +175,10 @@ def parse_catalog(text: str) -> Catalog:
         for raw in entry.get("fields", []):
             if not FIELD_NAME.fullmatch(raw.get("name", "")):
                 raise ValueError(f"{entry['id']}: bad field name {raw.get('name')!r}")
+            if not isinstance(raw.get("format"), str) or not raw["format"].strip():
+                raise ValueError(
+                    f"{entry['id']}.{raw['name']}: say what a value looks like (format)"
+                )
             fields.append(
                 Field(
                     name=raw["name"],
@@ -170,6 +186,7 @@ def parse_catalog(text: str) -> Catalog:
                     secret=bool(raw["secret"]),
                     required=bool(raw["required"]),
                     pattern=re.compile(raw["pattern"]),
+                    format=raw["format"],
                     help=raw.get("help", ""),
                     env=raw.get("env", ""),
                 )

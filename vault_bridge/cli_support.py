@@ -1,0 +1,68 @@
+"""Conventions shared by the ``vault-bridge`` commands: accounts that must exist, secrets read
+from stdin or a hidden prompt, lists that say when they are empty."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from vault_bridge.directory.users import User
+from vault_bridge.services import Services
+
+
+class Fail(click.ClickException):
+    """A one-line error on stderr and exit code 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+def existing_user(services: Services, name: str) -> User:
+    """The account called ``name``; a one-line error when there is none."""
+    user = services.directory.get_user(name)
+    if user is None:
+        raise Fail(f"no such user: {name}")
+    return user
+
+
+def read_password() -> str:
+    """The new password: a hidden prompt asked twice at a terminal, else one line of stdin."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Password (again): ") != password:
+        raise Fail("the two passwords differ; nothing was changed")
+    return password
+
+
+def format_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--format text|json`` with ``--json`` kept as its short form."""
+    command = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")(
+        command
+    )
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="json prints a JSON array ([] when empty).",
+    )(command)
+
+
+def print_list(
+    items: Sequence[Any], as_json: bool, line: Callable[[Any], str], empty: str
+) -> None:
+    """Print ``items`` as JSON, or one line each (``empty`` when there are none)."""
+    if as_json:
+        click.echo(json.dumps(list(items), indent=2))
+        return
+    if not items:
+        click.echo(empty)
+    for item in items:
+        click.echo(line(item))
