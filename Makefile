@@ -63,7 +63,8 @@ bench: $(VENV)/.installed-dev wrk  ## benchmarks against throwaway OpenBao serve
 	$(BIN)/python benchmarks/bench_revocations.py
 	$(BIN)/python benchmarks/bench_tokens.py
 
-bench-scale: $(VENV)/.installed-dev  ## the revocation benchmark with a million revoked tokens (several minutes)
+bench-scale: $(VENV)/.installed-dev  ## eight replicas on one OpenBao, and the revocation benchmark with a million revoked tokens (several minutes)
+	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_revocations.py --sizes 1000000 --window 61
 
 wheels: $(VENV)/.installed-run  ## build/wheels: vault-bridge and all its dependencies as wheels, what the image installs

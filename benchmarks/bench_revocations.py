@@ -22,7 +22,6 @@ Run: .venv/bin/python benchmarks/bench_revocations.py                   (make be
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import secrets
 import statistics
@@ -34,11 +33,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import requests
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import bench_settings, throwaway_openbao
+from benchmarks.common import (
+    MeteredClient,
+    audit_bytes_by_token,
+    bench_settings,
+    throwaway_openbao,
+)
 from benchmarks.legacy_denylist import LegacyDenylist, LegacyStore
 from vault_bridge.bootstrap import bootstrap
 from vault_bridge.embedded import EmbeddedOpenBao
@@ -46,7 +48,7 @@ from vault_bridge.services import Services
 from vault_bridge.tokens.checkpoint import Checkpoint
 from vault_bridge.tokens.compaction import CompactionPolicy
 from vault_bridge.tokens.denylist import SLOT_MAX, Denylist
-from vault_bridge.vault.client import VaultClient, VaultError
+from vault_bridge.vault.client import VaultError
 from vault_bridge.vault.kv import KV
 from vault_bridge.vault.revocations import RevocationStore
 
@@ -58,23 +60,6 @@ BOUND_SAMPLES = 5
 # 120 s later, a one-off that a replica idle for hours has long done (one manifest read every
 # 10 minutes is what stays)
 FOLLOWER_POLICY = CompactionPolicy(fold_after=10**9, maintain_every=10**6)
-
-
-class MeteredClient(VaultClient):
-    """A VaultClient that also counts the bytes it sends in writes and receives (a response hook
-    on its HTTP session)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.bytes_written = 0
-        self.bytes_read = 0
-        self._session.hooks["response"].append(self._count)
-
-    def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        request = response.request
-        if request.method in ("POST", "PUT", "PATCH") and request.body:
-            self.bytes_written += len(request.body)
-        self.bytes_read += len(response.content)
 
 
 def metered(server: EmbeddedOpenBao) -> MeteredClient:
@@ -220,29 +205,6 @@ def bound(
             hog.join()
     label = "bound busy" if busy else "bound"
     return {f"{label} median s": statistics.median(samples), f"{label} max s": max(samples)}
-
-
-def audit_bytes_by_token(
-    server: EmbeddedOpenBao, offset: int, end: int, clients: list[VaultClient]
-) -> list[int]:
-    """Audited bytes each client caused between two offsets of the audit log (the log holds
-    tokens HMAC'd; ``sys/audit-hash`` computes the same HMAC)."""
-    admin = server.admin_client()
-    hashes = [
-        admin.write("sys/audit-hash/vault-bridge", {"input": client.token})["hash"]
-        for client in clients
-    ]
-    totals = [0] * len(clients)
-    with open(server.audit_log, "rb") as handle:
-        handle.seek(offset)
-        for line in handle.read(end - offset).splitlines():
-            try:
-                token = json.loads(line).get("auth", {}).get("client_token")
-            except ValueError:  # the last line, cut at ``end`` while it was being written
-                continue
-            if token in hashes:
-                totals[hashes.index(token)] += len(line)
-    return totals
 
 
 class IdleReplica:

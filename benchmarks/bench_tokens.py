@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import bench_settings, throwaway_openbao
+from benchmarks.common import bench_settings, rss_mb, throwaway_openbao
 from vault_bridge.bootstrap import bootstrap
 from vault_bridge.embedded import EmbeddedOpenBao
 from vault_bridge.errors import ServiceUnavailable, Unauthenticated
@@ -96,9 +96,7 @@ def per_user(services: Services) -> list[tuple[int, dict[str, tuple[float, float
         tokens.records.mark_all_indexed()
         victim, _ = tokens.issue(user, "victim", ["api"])
         lists = [measured(services, lambda u=user: tokens.list(u)) for _ in range(SAMPLES)]
-        legacy = [
-            measured(services, lambda u=user: tokens.records.legacy(u)) for _ in range(3)
-        ]
+        legacy = [measured(services, lambda u=user: tokens.records.legacy(u)) for _ in range(3)]
         creates, revokes = [], []
         target = victim["id"]
         for i in range(SAMPLES):
@@ -131,13 +129,6 @@ def per_user(services: Services) -> list[tuple[int, dict[str, tuple[float, float
             )
         )
     return rows
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def memory(services: Services) -> dict[str, float]:
@@ -176,9 +167,9 @@ def first_uses(server: EmbeddedOpenBao) -> dict[str, float]:
             user = f"fu-{u}"
             items = [record(f"t{i}") for i in range(per_user_count)]
 
-            def add(table: dict[str, PatRecord], items: list[PatRecord] = items) -> tuple[
-                None, bool
-            ]:
+            def add(
+                table: dict[str, PatRecord], items: list[PatRecord] = items
+            ) -> tuple[None, bool]:
                 table.update({r["id"]: r for r in items})
                 return None, True
 
@@ -249,8 +240,10 @@ def main() -> None:
         bootstrap(admin, settings)
         services = Services(settings, admin)
         rows = per_user(services)
-        print("| tokens per user | list ms (calls) | create ms (calls) | revoke by id ms (calls) "
-              "| earlier list ms (calls) |")
+        print(
+            "| tokens per user | list ms (calls) | create ms (calls) | revoke by id ms (calls) "
+            "| earlier list ms (calls) |"
+        )
         print("|---|---|---|---|---|")
         for size, values in rows:
             cells = " | ".join(f"{ms:.1f} ({calls:.0f})" for ms, calls in values.values())
