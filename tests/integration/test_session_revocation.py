@@ -128,7 +128,8 @@ def test_own_password_change_ends_the_other_sessions(replicas, user: Account, ad
     short = change(user.password, "short")
     assert short.status_code == 400 and short.get_json()["error"]["code"] == "invalid_password"
     assert replay(two, elsewhere).get("/api/v1/user").status_code == 200  # nothing changed yet
-    assert change(user.password, "another long password").status_code == 204
+    changed = change(user.password, "another long password")
+    assert changed.status_code == 204, changed.get_data(as_text=True)
     assert api.client.get("/api/v1/user").status_code == 200  # the session that asked stays
     ttl = admin.settings.directory_cache_ttl
     eventually(lambda: refused(two, elsewhere, api.csrf), timeout=ttl + 1.0)

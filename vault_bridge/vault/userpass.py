@@ -25,15 +25,18 @@ class Userpass:
 
         Supported methods: POST: /auth/{mount}/users/{name}
         """
+        # only the parameters given: the service policy allows exactly "password",
+        # "token_policies" and "token_ttl", and a null "password_hash" is still a parameter
+        extra = {} if password_hash is None else {"password_hash": password_hash}
         self.client.call(
             lambda vault: vault.auth.userpass.create_or_update_user(
                 name,
                 password=password,  # None: left out, the current password stays
-                password_hash=password_hash,  # None: left out
                 mount_point=self.mount,
                 # one policy as a string: the service policy allows exactly this value
                 token_policies=policy,
                 token_ttl=LOGIN_TTL,
+                **extra,
             )
         )
 
