@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 from playwright.sync_api import expect
 
-from tests.helpers import Account, unique_id
+from tests.helpers import Account, eventually, unique_id
 
 
 def sign_in(page, base: str, account: Account) -> None:
@@ -378,7 +378,8 @@ def test_forms_keep_secrets_show_every_error_and_say_the_rules(
     org = unique_id("forms")
     admin.orgs.create(org, "Forms Lab", admin.directory.get_user(account.id), actor=account.id)
     grace = make_user("grace")
-    page.goto(f"{server.url}/organizations/{org}")
+    # the server's replica sees the new membership once its account cache turns over
+    eventually(lambda: page.goto(f"{server.url}/organizations/{org}").status == 200)
     page.get_by_label("Username").fill(grace.id.upper())
     page.get_by_role("button", name="Add member").click()
     expect(page.locator("#new-member")).to_be_focused()  # autofocus
