@@ -21,7 +21,14 @@ from vault_bridge.timeutil import now_utc
 from vault_bridge.tokens.service import Wanted
 
 from . import bp, go, login_required, once, services
-from .token_rows import expiring_notice, format_day, format_expiry, rows, select
+from .token_rows import (
+    expiring_notice,
+    format_day,
+    format_expiry,
+    recent_notices,
+    rows,
+    select,
+)
 
 PRESETS = (7, 30, 60, 90)  # days offered in the expiry menu
 GRACES = {  # what "Regenerate" offers: seconds the old token keeps working -> label
@@ -79,6 +86,7 @@ def _page(
         total=len(listed),
         active_count=len(active),
         notice=expiring_notice(active),
+        security=recent_notices(services().tokens.notices(user.id), now_utc()),
         query={"q": text, "scope": scope, "sort": sort},
         shown=shown,
         form=form or _blank_form(),

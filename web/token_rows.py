@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from vault_bridge.timeutil import parse_iso
+from vault_bridge.timeutil import iso, parse_iso
 
 SOON_DAYS = 7  # "expires soon" and the notice above the table
 SORTS = {
@@ -104,3 +104,13 @@ def expiring_notice(tokens: Iterable[dict[str, Any]]) -> str:
         return ""
     noun = "token expires" if count == 1 else "tokens expire"
     return f"{count} {noun} within {SOON_DAYS} days"
+
+
+NOTICE_DAYS = 14  # security notices shown on the tokens page
+NOTICE_MAX = 5
+
+
+def recent_notices(notices: Iterable[dict[str, Any]], now: dt.datetime) -> list[dict[str, Any]]:
+    """The security notices of the last NOTICE_DAYS days, newest first, at most NOTICE_MAX."""
+    cutoff = iso(now - dt.timedelta(days=NOTICE_DAYS)) or ""
+    return [n for n in notices if str(n.get("at") or "") >= cutoff][:NOTICE_MAX]

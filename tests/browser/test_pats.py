@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from tests.browser.test_ui import sign_in
-from tests.helpers import Account, unique_id
+from tests.helpers import Account, eventually, unique_id
 
 PAGE = "/settings/personal-access-tokens"
 TOKENS = "/api/v1/user/personal-access-tokens"
@@ -325,3 +325,25 @@ def test_owners_see_and_block_members_tokens_used_in_the_organization(
     assert status == 403
     assert with_token(server.url, token, org) == 200
     context.close()
+
+
+def test_a_token_reported_as_leaked_is_a_security_notice_on_the_page(
+    page, live, make_user, shot
+) -> None:
+    server = live()
+    account = make_user("pl")
+    owner = Client(server.url, account)
+    body = {"name": "pasted in a gist", "scopes": ["api"]}
+    token = owner.call("POST", TOKENS, json=body).json()["token"]
+    reported = requests.post(
+        f"{server.url}/api/v1/credentials/revoke", json={"tokens": [token]}, timeout=10
+    )
+    assert reported.status_code == 202
+    eventually(lambda: with_token(server.url, token) == 401)
+    eventually(lambda: owner.call("GET", "/api/v1/user/notices").json() != [])
+    sign_in(page, server.url, account)
+    notices = page.locator("#security-notices")
+    text = notices.inner_text()
+    assert '"pasted in a gist" was revoked: it was found exposed' in text
+    assert token not in page.content()
+    shot(page, "pats-07-security-notice")
