@@ -127,7 +127,7 @@ def test_installed_from_the_wheel_it_serves_from_an_empty_folder(
             os.kill(bao_pid, signal.SIGKILL)
             pytest.fail(f"the embedded OpenBao (pid {bao_pid}) outlived vault-bridge serve")
     output = log.read_text()
-    assert "stopping the embedded OpenBao" in output and "vault-bridge stopped" in output
+    assert "stopped the embedded OpenBao" in output and "vault-bridge stopped" in output
     assert [pid for pid in _processes_under(tmp_path)] == []
 
 
