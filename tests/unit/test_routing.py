@@ -14,7 +14,7 @@ from vault_bridge.routing import LazyBuilderRule
 def routed_app(rule_class: type[Rule]) -> Flask:
     """An app with every blueprint of the service and the UI, built with ``rule_class``."""
     from vault_bridge.web import bp as web_bp
-    from vault_bridge.web import views  # noqa: F401 - registers the routes on the UI blueprint
+    from vault_bridge.web import org_pats, pats, views  # noqa: F401 - register the UI routes
 
     from vault_bridge.api import meta, orgs, providers, runtime, session, user
     from vault_bridge.compat import qc_catalog, quantum
