@@ -185,6 +185,9 @@ def configure(log_format: str, access_log: str) -> logging.Logger:
     """Logging for ``serve``: the root logger on stderr in ``log_format`` (``json`` or ``text``);
     the access log as JSON lines on stdout (``-``), appended to a file (reopened after
     rotation), or nowhere (empty). Returns serve's own logger."""
+    # No format here prints the thread or process: not looked up for every record (the access
+    # log writes one per request)
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers = [
         stream_handler(sys.stderr, LineFormatter() if log_format == "json" else TextFormatter())

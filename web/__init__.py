@@ -110,6 +110,11 @@ def init_web(app: Flask) -> None:
     login.login_message_category = "info"
     login.session_protection = None  # sessions are bound by their own lifetime and CSRF token
     login.init_app(app)
+    # Sign-in never issues flask-login's remember-me cookie (a session is a record in Vault with
+    # its own lifetime), so its hook that would refresh one only reads the session of every
+    # answer, and an answer whose session was read varies on the cookie: not a PAT's answer.
+    hooks = app.after_request_funcs.get(None, [])
+    hooks[:] = [hook for hook in hooks if hook != login._update_remember_cookie]
 
     def load_user(user_id: str) -> WebUser | None:
         try:

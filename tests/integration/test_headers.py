@@ -181,3 +181,34 @@ def test_strict_transport_security_over_https_only(client) -> None:
     assert "Strict-Transport-Security" not in client.get("/healthz").headers
     secure = client.get("/healthz", base_url="https://vault-bridge.test")
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_only_answers_that_depend_on_the_session_cookie_vary_on_it(make_app, user: Account) -> None:
+    """A PAT's answer does not depend on cookies: no Vary: Cookie (shared caches may keep it
+    per token) and no Set-Cookie; a session's answers vary on the cookie, as before."""
+    app = make_app()
+    api = Api(app.test_client())
+    api.login(user)
+    assert "Cookie" in api.client.get("/api/v1/user").vary
+    pat = api.new_pat()["token"]
+    bare = app.test_client(use_cookies=False)
+    for path in ("/api/v1/user", "/healthz", "/api/v1/providers", "/api/v1/no-such-route"):
+        answer = bare.get(path, headers={"X-Auth-Token": pat})
+        assert "Cookie" not in answer.vary, path
+        assert "Set-Cookie" not in answer.headers, path
+    browser = app.test_client()
+    login_page = browser.get("/login", headers=HTML)  # a page that may sign in
+    assert "Cookie" in login_page.vary
+    signed_in = browser.post(
+        "/login",
+        data={
+            "csrf_token": csrf_in(login_page.get_data(as_text=True)),
+            "username": user.id,
+            "password": user.password,
+        },
+    )
+    assert signed_in.status_code == 302
+    # the session is the one cookie: no remember-me cookie outlives it
+    assert browser.get_cookie("vault_bridge_session") is not None
+    assert browser.get_cookie("remember_token") is None
+    assert "Cookie" in browser.get("/", headers=HTML).vary

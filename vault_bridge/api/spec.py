@@ -16,7 +16,9 @@ from flask import current_app, make_response, request
 from pydantic import BaseModel, Field, ValidationError
 from spectree import Response, SecurityScheme, SpecTree
 from spectree.models import InType, SecureType, SecuritySchemeData
+from spectree.plugins.base import Context
 from spectree.plugins.flask_plugin import FlaskPlugin
+from spectree.utils import get_multidict_items
 
 from vault_bridge.errors import BadRequest
 
@@ -144,9 +146,60 @@ def _after(req: Any, resp: Any, error: Exception | None, instance: Any, adapter:
         raise AssertionError(f"the answer of {request.endpoint} breaks its documented schema")
 
 
+def declared_headers(model: type[BaseModel]) -> tuple[str, ...]:
+    """The header names a headers model reads (its fields' aliases)."""
+    found = _DECLARED.get(model)
+    if found is None:
+        names = []
+        for name, info in model.model_fields.items():
+            alias = info.validation_alias if isinstance(info.validation_alias, str) else None
+            names.append(alias or info.alias or name)
+        found = _DECLARED[model] = tuple(names)
+    return found
+
+
+_DECLARED: dict[type[BaseModel], tuple[str, ...]] = {}
+
+
 class Plugin(FlaskPlugin):
-    """spectree's Flask plugin, checking answers against their models only under test (the
-    fuzzing suite), not in production, where a drift must not become an outage."""
+    """spectree's Flask plugin, validating only what a route declares (no route takes forms or
+    cookies) and checking answers against their models only under test (the fuzzing suite),
+    not in production, where a drift must not become an outage."""
+
+    def request_validation(
+        self, request: Any, query: Any, json: Any, form: Any, headers: Any, cookies: Any
+    ) -> None:
+        """Validate the declared query, JSON body and headers into ``request.context``.
+
+        The library copies every header and parses the cookies of every request whatever the
+        route declares; here a headers model sees the headers it names (looked up without
+        regard to case), which is all a model can read."""
+        if form is not None or cookies is not None:
+            super().request_validation(  # type: ignore[no-untyped-call]
+                request, query, json, form, headers, cookies
+            )
+            return
+        adapter = self.model_adapter
+        sent = request.headers
+        use_json = (
+            json is not None
+            and request.method not in ("GET", "DELETE")
+            and request.mimetype not in self.FORM_MIMETYPE
+        )
+        request.context = Context(
+            adapter.validate_obj(query, get_multidict_items(request.args, query))
+            if query is not None
+            else None,
+            adapter.validate_obj(json, request.get_json(silent=True) or {}) if use_json else None,
+            None,
+            adapter.validate_obj(
+                headers,
+                {name: sent[name] for name in declared_headers(headers) if name in sent},
+            )
+            if headers is not None
+            else None,
+            None,
+        )
 
     def validate_response(
         self, resp: Any, resp_model: Any, skip_validation: bool, force_resp_serialize: bool

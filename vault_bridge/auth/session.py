@@ -9,8 +9,13 @@ from __future__ import annotations
 import threading
 import time
 
-from flask import Flask, current_app, g, has_request_context, request, session
-from flask.sessions import NullSession, SecureCookieSessionInterface
+from flask import Flask, Request, Response, current_app, g, has_request_context, request, session
+from flask.sessions import (
+    NullSession,
+    SecureCookieSession,
+    SecureCookieSessionInterface,
+    SessionMixin,
+)
 from itsdangerous import URLSafeTimedSerializer
 
 from vault_bridge.auth.csrf import new_csrf_token
@@ -52,6 +57,21 @@ class VaultKeyedSessionInterface(SecureCookieSessionInterface):
     def __init__(self, key: SessionKey) -> None:
         self.key = key
         self._serializer: tuple[str, URLSafeTimedSerializer] | None = None
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """The request's session; a request that sent no cookie at all (API clients with a PAT)
+        gets an empty one without the cookie header being parsed."""
+        if "HTTP_COOKIE" not in request.environ and self.get_signing_serializer(app) is not None:
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Set, refresh or delete the cookie; nothing at all for a session nobody looked at,
+        changed or filled (what the library would do too, after computing every cookie
+        attribute)."""
+        if not session and not session.modified and not session.accessed:
+            return
+        super().save_session(app, session, response)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         """Secure when configured, and always when the request came over https."""
