@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -33,7 +33,7 @@ def _register_request_id(app: Flask, services: Services) -> None:
     @app.before_request
     def assign_request_id() -> None:
         sent = request.headers.get("X-Request-Id", "")
-        g.request_id = sent if REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+        g.request_id = sent if REQUEST_ID.fullmatch(sent) else os.urandom(16).hex()
         g.started = time.perf_counter()
 
     @app.after_request
