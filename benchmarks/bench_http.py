@@ -35,6 +35,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -249,6 +250,74 @@ def short(frame: str) -> str:
     return f"{name} ({'/'.join(parts[-2:])})"
 
 
+def in_process(server: EmbeddedOpenBao, pat: str, batches: int = 40, size: int = 200) -> None:
+    """Each app called as a WSGI callable in this process, no HTTP server or load generator:
+    what the app itself costs per request (the fastest batches, in microseconds) and how many
+    Python calls it makes (cProfile's count, which does not depend on the machine's load).
+    Set up as `serve` sets up a gunicorn worker: JSON access log on stdout (here /dev/null),
+    multiprocess metrics."""
+    import cProfile
+    import io
+    import pstats
+
+    from werkzeug.test import EnvironBuilder
+
+    from benchmarks.http_apps import bare_app
+    from vault_bridge import logs as log_setup
+    from vault_bridge import metrics
+    from vault_bridge.app import create_app
+
+    settings = bench_settings(server)
+    with tempfile.TemporaryDirectory() as shared:
+        metrics.use_multiprocess_directory(shared)
+        services = Services(settings, server.admin_client())
+        stdout = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        try:
+            log_setup.configure("json", "-")
+            app = create_app(settings, services=services)
+            cases = (
+                ("bare /healthz", bare_app(), "/healthz", {}),
+                ("vault-bridge /healthz", app, "/healthz", {}),
+                ("vault-bridge /api/v1/user (PAT)", app, "/api/v1/user", {"X-Auth-Token": pat}),
+            )
+            results = []
+            for name, wsgi, path, headers in cases:
+                environ = EnvironBuilder(
+                    path=path, headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+                ).get_environ()
+
+                def call(wsgi: Any = wsgi, environ: dict[str, Any] = environ) -> None:
+                    answer = wsgi({**environ, "wsgi.input": io.BytesIO()}, lambda *a: None)
+                    b"".join(answer)
+                    answer.close()
+
+                for _ in range(size):  # warm: caches, first use
+                    call()
+                samples = []
+                for _ in range(batches):
+                    started = time.perf_counter()
+                    for _ in range(size):
+                        call()
+                    samples.append((time.perf_counter() - started) / size * 1e6)
+                profiler = cProfile.Profile()
+                profiler.enable()
+                for _ in range(size):
+                    call()
+                profiler.disable()
+                calls = pstats.Stats(profiler).total_calls / size  # type: ignore[attr-defined]
+                results.append((name, statistics.mean(sorted(samples)[:5]), calls))
+        finally:
+            os.dup2(stdout, 1)
+            os.close(stdout)
+            os.close(devnull)
+            services.close()
+    print("\nin this process, no HTTP server (fastest batches of", size, "requests)")
+    for name, micros, calls in results:
+        print(f"  {name:<34}{micros:>9.1f} us   {calls:>6.0f} Python calls")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -263,8 +332,10 @@ def main() -> None:
         try:
             with servers(server, logs) as (targets, master):
                 measure(targets, args.rounds, args.seconds)
+                pat = targets[2][2]["X-Auth-Token"]
                 if args.profile:
                     profile(targets, master, args.profile, args.profile_raw or logs / "raw.txt")
+            in_process(server, pat)
         except Exception:
             for log in logs.glob("*.stderr"):
                 print(f"--- {log.name} (last lines)", file=sys.stderr)
