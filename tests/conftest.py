@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -24,7 +25,9 @@ from vault_bridge.config import Settings
 from vault_bridge.directory.users import Directory
 from vault_bridge.embedded import EmbeddedOpenBao, bao_binary
 from vault_bridge.services import Services
+from vault_bridge.tokens.compaction import CompactionPolicy, Compactor
 from vault_bridge.vault.client import VaultClient
+from vault_bridge.vault.revocations import RevocationStore
 from vault_bridge.vault.sys import Sys
 from vault_bridge.vault.userpass import Userpass
 
@@ -144,6 +147,48 @@ def admin(admin_client: VaultClient, base_settings: Settings) -> Iterator[Servic
     services = Services(base_settings, admin_client, reconciler_vault=admin_client)
     yield services
     services.close()
+
+
+class RevocationFolder:
+    """Folds the test server's revocation log into checkpoint chunks once it grows a few slots.
+
+    Every app start reads the log slots past the checkpoint, one Vault read each, and the
+    service folds only after hundreds of slots: without this, each revocation a test leaves in
+    its worker's OpenBao is read again by every later app start on that worker. Folding between
+    tests uses the service's own compaction (any replica may compact), so every later start
+    reads the same revocations from chunks and a short log, as replicas of a long-running
+    deployment do; nothing folds while a test runs.
+    """
+
+    FOLD_AFTER = 8  # slots past the checkpoint
+
+    def __init__(self, store: RevocationStore, retain: float) -> None:
+        self.store = store
+        self.compactor = Compactor(store, CompactionPolicy(fold_after=self.FOLD_AFTER), retain)
+        self.head = 0  # the highest log slot known to exist
+        self.through = 0  # the checkpoint's ``through`` after the last fold
+
+    def fold_if_long(self) -> None:
+        """Find the log's head (usually one read of the next slot); fold when it is long."""
+        while self.store.read_slot(self.head + 1) is not None:
+            self.head += 1
+        if self.head - self.through >= self.FOLD_AFTER:
+            # every entry counts as live: a fold here never rewrites chunks to drop garbage
+            self.through = self.compactor.run(self.head, live=sys.maxsize).through
+
+
+@pytest.fixture(scope="session")
+def revocation_folder(admin: Services) -> RevocationFolder:
+    """The folder of the service's revocation log on this worker's OpenBao."""
+    denylist = admin.tokens.denylist
+    return RevocationFolder(denylist.store, denylist.compactor.retain)
+
+
+@pytest.fixture(autouse=True)
+def _fold_revocations(request: pytest.FixtureRequest) -> None:
+    """Before each test that uses the bootstrapped server, fold the log if it has grown."""
+    if "admin_client" in request.fixturenames:
+        request.getfixturevalue("revocation_folder").fold_if_long()
 
 
 @pytest.fixture(scope="session")
