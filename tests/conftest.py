@@ -66,13 +66,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             future.result().stop()
 
 
+# Tests that share something costly per process run on one worker (``--dist loadgroup``): the
+# browser tests one Chromium, the SDK tests the import of the planqk SDK and qiskit (about 3.5 s
+# of CPU in every worker that runs one of them).
+GROUPS = {"tests/browser/": "browser", "tests/e2e/": "planqk-sdk"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the slow tests first and those that fill the denylist last; browser tests together.
+    """Run the slow tests first and those that fill the denylist last; groups on one worker each.
 
     Slow tests are long single units of work: started first, they overlap with the many short
     tests on the other worker instead of trailing at the end. A test that fills the denylist
-    makes every later app start on its worker read all of it. The browser tests share one
-    Chromium per worker (``--dist loadgroup`` sends a group to a single worker).
+    makes every later app start on its worker read all of it. Each group of ``GROUPS`` goes to
+    a single worker.
     """
 
     def rank(item: pytest.Item) -> int:
@@ -83,8 +89,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=rank)  # stable: collection order within a rank
     if config.pluginmanager.hasplugin("xdist"):
         for item in items:
-            if item.nodeid.startswith("tests/browser/"):
-                item.add_marker(pytest.mark.xdist_group("browser"))
+            for folder, group in GROUPS.items():
+                if item.nodeid.startswith(folder):
+                    item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
