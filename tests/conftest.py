@@ -66,19 +66,43 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             future.result().stop()
 
 
-# Tests that share something costly per process run on one worker (``--dist loadgroup``): the
-# browser tests one Chromium, the SDK tests the import of the planqk SDK and qiskit (about 3.5 s
-# of CPU in every worker that runs one of them).
-GROUPS = {"tests/browser/": "browser", "tests/e2e/": "planqk-sdk"}
+# Tests that share something costly per process run on one worker: the SDK tests import the
+# planqk SDK and qiskit (about 3.5 s of CPU in every worker that runs one of them). The browser
+# tests are not grouped: each worker starts its own Chromium, and together they would keep one
+# worker busy for minutes.
+GROUPS = {"tests/e2e/": "planqk-sdk"}
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the slow tests first and those that fill the denylist last; groups on one worker each.
+def group_of(nodeid: str) -> str:
+    """The unit of work a test belongs to: its group, else the test alone."""
+    return next((group for folder, group in GROUPS.items() if nodeid.startswith(folder)), nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` with the groups above.
+
+    xdist's own loadgroup reads ``xdist_group`` marks by rewriting node ids, which pytest 9.2's
+    structured node ids silently ignore: every test went to any worker. This scheduler asks
+    ``group_of`` instead (each group is a scope of xdist's load-scope scheduling, every other
+    test a scope of its own), in the order of ``pytest_collection_modifyitems``.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return GroupScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the slow tests first and those that fill the denylist last.
 
     Slow tests are long single units of work: started first, they overlap with the many short
-    tests on the other worker instead of trailing at the end. A test that fills the denylist
-    makes every later app start on its worker read all of it. Each group of ``GROUPS`` goes to
-    a single worker.
+    tests on the other workers instead of trailing at the end. A test that fills the denylist
+    makes every later app start on its worker read all of it.
     """
 
     def rank(item: pytest.Item) -> int:
@@ -87,11 +111,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return 2 if item.get_closest_marker("fills_denylist") else 1
 
     items.sort(key=rank)  # stable: collection order within a rank
-    if config.pluginmanager.hasplugin("xdist"):
-        for item in items:
-            for folder, group in GROUPS.items():
-                if item.nodeid.startswith(folder):
-                    item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
