@@ -302,9 +302,9 @@ class _PrehashedUserpass(Userpass):
         super().write_user(name, password=None, policy=policy, password_hash=self._hash)
 
 
-@pytest.fixture
-def make_user(admin: Services, password_hash: str) -> Iterator[Callable[..., Account]]:
-    """Create accounts; deleted again after the test.
+@contextlib.contextmanager
+def accounts(admin: Services, password_hash: str) -> Iterator[Callable[..., Account]]:
+    """Create accounts; deleted again (with the organizations they own) on leaving.
 
     Each account is created by the service's own directory code (checks, entity, alias,
     metadata, login policy and TTL), except that the password reaches OpenBao as a bcrypt hash
@@ -331,6 +331,34 @@ def make_user(admin: Services, password_hash: str) -> Iterator[Callable[..., Acc
             if role == "owner" and admin.orgs.profile(org) is not None:
                 admin.orgs.delete(org, actor="test-cleanup")
         admin.accounts.delete(user_id, actor="test-cleanup")
+
+
+@pytest.fixture
+def make_user(admin: Services, password_hash: str) -> Iterator[Callable[..., Account]]:
+    """Create accounts; deleted again after the test."""
+    with accounts(admin, password_hash) as build:
+        yield build
+
+
+@pytest.fixture(scope="module")
+def module_user(admin: Services, password_hash: str) -> Iterator[Account]:
+    """One account for the tests of a module that only send what is refused or only read.
+
+    Sharing it is safe only where no test changes the account or the service's state (a test
+    whose request was wrongly accepted fails on its own assertion either way); a module says
+    which of its tests use it and why.
+    """
+    with accounts(admin, password_hash) as build:
+        yield build()
+
+
+@pytest.fixture(scope="module")
+def module_app(service_settings: Settings) -> Iterator[Flask]:
+    """One app instance for the tests of a module that change nothing in it (see module_user)."""
+    app = create_app(Settings.from_env(env={}, **_fields(service_settings)))
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["vault_bridge"].close()
 
 
 @pytest.fixture
