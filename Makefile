@@ -31,8 +31,8 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run  ## serve on http://127.0.0.1:8080 with an embedded OpenBao under ./var (or VAULT_ADDR)
 	$(BIN)/vault-bridge serve
 
-# The suite runs on TEST_WORKERS pytest-xdist workers, each with its own OpenBao; the browser tests
-# stay together on one worker (one Chromium). One more worker than CPUs: a worker alternates
+# The suite runs on TEST_WORKERS pytest-xdist workers, each with its own OpenBao; the planqk SDK
+# tests stay together on one worker (tests/conftest.py). One more worker than CPUs: a worker alternates
 # between itself and its OpenBao and often waits on a server starting, so one per CPU leaves
 # cores idle. TEST_WORKERS=0 runs the suite in this one process.
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -24,7 +25,9 @@ from vault_bridge.config import Settings
 from vault_bridge.directory.users import Directory
 from vault_bridge.embedded import EmbeddedOpenBao, bao_binary
 from vault_bridge.services import Services
+from vault_bridge.tokens.compaction import CompactionPolicy, Compactor
 from vault_bridge.vault.client import VaultClient
+from vault_bridge.vault.revocations import RevocationStore
 from vault_bridge.vault.sys import Sys
 from vault_bridge.vault.userpass import Userpass
 
@@ -63,13 +66,43 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             future.result().stop()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the slow tests first and those that fill the denylist last; browser tests together.
+# Tests that share something costly per process run on one worker: the SDK tests import the
+# planqk SDK and qiskit (about 3.5 s of CPU in every worker that runs one of them). The browser
+# tests are not grouped: each worker starts its own Chromium, and together they would keep one
+# worker busy for minutes.
+GROUPS = {"tests/e2e/": "planqk-sdk"}
+
+
+def group_of(nodeid: str) -> str:
+    """The unit of work a test belongs to: its group, else the test alone."""
+    return next((group for folder, group in GROUPS.items() if nodeid.startswith(folder)), nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` with the groups above.
+
+    xdist's own loadgroup reads ``xdist_group`` marks by rewriting node ids, which pytest 9.2's
+    structured node ids silently ignore: every test went to any worker. This scheduler asks
+    ``group_of`` instead (each group is a scope of xdist's load-scope scheduling, every other
+    test a scope of its own), in the order of ``pytest_collection_modifyitems``.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return GroupScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the slow tests first and those that fill the denylist last.
 
     Slow tests are long single units of work: started first, they overlap with the many short
-    tests on the other worker instead of trailing at the end. A test that fills the denylist
-    makes every later app start on its worker read all of it. The browser tests share one
-    Chromium per worker (``--dist loadgroup`` sends a group to a single worker).
+    tests on the other workers instead of trailing at the end. A test that fills the denylist
+    makes every later app start on its worker read all of it.
     """
 
     def rank(item: pytest.Item) -> int:
@@ -78,10 +111,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return 2 if item.get_closest_marker("fills_denylist") else 1
 
     items.sort(key=rank)  # stable: collection order within a rank
-    if config.pluginmanager.hasplugin("xdist"):
-        for item in items:
-            if item.nodeid.startswith("tests/browser/"):
-                item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(scope="session")
@@ -144,6 +173,48 @@ def admin(admin_client: VaultClient, base_settings: Settings) -> Iterator[Servic
     services = Services(base_settings, admin_client, reconciler_vault=admin_client)
     yield services
     services.close()
+
+
+class RevocationFolder:
+    """Folds the test server's revocation log into checkpoint chunks once it grows a few slots.
+
+    Every app start reads the log slots past the checkpoint, one Vault read each, and the
+    service folds only after hundreds of slots: without this, each revocation a test leaves in
+    its worker's OpenBao is read again by every later app start on that worker. Folding between
+    tests uses the service's own compaction (any replica may compact), so every later start
+    reads the same revocations from chunks and a short log, as replicas of a long-running
+    deployment do; nothing folds while a test runs.
+    """
+
+    FOLD_AFTER = 8  # slots past the checkpoint
+
+    def __init__(self, store: RevocationStore, retain: float) -> None:
+        self.store = store
+        self.compactor = Compactor(store, CompactionPolicy(fold_after=self.FOLD_AFTER), retain)
+        self.head = 0  # the highest log slot known to exist
+        self.through = 0  # the checkpoint's ``through`` after the last fold
+
+    def fold_if_long(self) -> None:
+        """Find the log's head (usually one read of the next slot); fold when it is long."""
+        while self.store.read_slot(self.head + 1) is not None:
+            self.head += 1
+        if self.head - self.through >= self.FOLD_AFTER:
+            # every entry counts as live: a fold here never rewrites chunks to drop garbage
+            self.through = self.compactor.run(self.head, live=sys.maxsize).through
+
+
+@pytest.fixture(scope="session")
+def revocation_folder(admin: Services) -> RevocationFolder:
+    """The folder of the service's revocation log on this worker's OpenBao."""
+    denylist = admin.tokens.denylist
+    return RevocationFolder(denylist.store, denylist.compactor.retain)
+
+
+@pytest.fixture(autouse=True)
+def _fold_revocations(request: pytest.FixtureRequest) -> None:
+    """Before each test that uses the bootstrapped server, fold the log if it has grown."""
+    if "admin_client" in request.fixturenames:
+        request.getfixturevalue("revocation_folder").fold_if_long()
 
 
 @pytest.fixture(scope="session")
@@ -231,9 +302,9 @@ class _PrehashedUserpass(Userpass):
         super().write_user(name, password=None, policy=policy, password_hash=self._hash)
 
 
-@pytest.fixture
-def make_user(admin: Services, password_hash: str) -> Iterator[Callable[..., Account]]:
-    """Create accounts; deleted again after the test.
+@contextlib.contextmanager
+def accounts(admin: Services, password_hash: str) -> Iterator[Callable[..., Account]]:
+    """Create accounts; deleted again (with the organizations they own) on leaving.
 
     Each account is created by the service's own directory code (checks, entity, alias,
     metadata, login policy and TTL), except that the password reaches OpenBao as a bcrypt hash
@@ -260,6 +331,34 @@ def make_user(admin: Services, password_hash: str) -> Iterator[Callable[..., Acc
             if role == "owner" and admin.orgs.profile(org) is not None:
                 admin.orgs.delete(org, actor="test-cleanup")
         admin.accounts.delete(user_id, actor="test-cleanup")
+
+
+@pytest.fixture
+def make_user(admin: Services, password_hash: str) -> Iterator[Callable[..., Account]]:
+    """Create accounts; deleted again after the test."""
+    with accounts(admin, password_hash) as build:
+        yield build
+
+
+@pytest.fixture(scope="module")
+def module_user(admin: Services, password_hash: str) -> Iterator[Account]:
+    """One account for the tests of a module that only send what is refused or only read.
+
+    Sharing it is safe only where no test changes the account or the service's state (a test
+    whose request was wrongly accepted fails on its own assertion either way); a module says
+    which of its tests use it and why.
+    """
+    with accounts(admin, password_hash) as build:
+        yield build()
+
+
+@pytest.fixture(scope="module")
+def module_app(service_settings: Settings) -> Iterator[Flask]:
+    """One app instance for the tests of a module that change nothing in it (see module_user)."""
+    app = create_app(Settings.from_env(env={}, **_fields(service_settings)))
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["vault_bridge"].close()
 
 
 @pytest.fixture

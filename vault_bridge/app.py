@@ -9,7 +9,7 @@ import re
 import time
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from vault_bridge import auth, headers
@@ -71,6 +71,19 @@ def _register_request_id(app: Flask, services: Services) -> None:
         return response
 
 
+def audit_request_fields() -> dict[str, Any]:
+    """What an audit event written while answering a request says of it: its id, the client's
+    address, and how the caller authenticated and in which context."""
+    if not has_request_context():
+        return {}
+    fields = {"request_id": g.get("request_id"), "source_ip": request.remote_addr}
+    principal = g.get("principal")
+    if principal is not None:
+        fields["via"] = principal.via
+        fields["context"] = principal.org
+    return fields
+
+
 def build_services(settings: Settings) -> Services:
     """The services for ``settings``, with the bundled runner's and the reconciler's identities
     when configured."""
@@ -109,6 +122,7 @@ def create_app(
     app.json = StrictJSONProvider(app)
     app.session_interface = VaultKeyedSessionInterface(services.session_key)
     app.extensions[EXTENSION] = services
+    services.audit.request_fields = audit_request_fields
     auth.init_app(app, services.authenticator)
 
     from vault_bridge.api import (

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
-
-from flask import g, has_request_context, request
 
 from vault_bridge.errors import ServiceUnavailable
 from vault_bridge.logs import AppendFileHandler, EventFormatter, StderrHandler
@@ -15,6 +14,7 @@ log = logging.getLogger(__name__)
 
 # Keys an event may never carry, whatever a caller passes: a guard against slips.
 FORBIDDEN_KEYS = frozenset({"token", "password", "secret", "value", "values", "fields_values"})
+RequestFields = Callable[[], dict[str, Any]]  # the current request's id, address and caller
 
 
 class AuditLog:
@@ -23,11 +23,14 @@ class AuditLog:
     The file stays open and is reopened when it was moved or deleted (log rotation); a write
     that fails (a full disk) raises ServiceUnavailable, so that the request reports it and
     nothing counts the event as written. Each instance has a
-    logger of its own, so that several apps in one process keep separate files.
+    logger of its own, so that several apps in one process keep separate files. The app sets
+    ``request_fields`` so that events written while answering a request say which one and by
+    whom (this module knows nothing of Flask: commands write events without importing it).
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, request_fields: RequestFields | None = None) -> None:
         self.path = path
+        self.request_fields = request_fields
         self._logger = logging.Logger("vault_bridge.audit")  # outside the logging tree
         if path:
             handler: logging.Handler = StderrHandler() if path == "-" else AppendFileHandler(path)
@@ -59,13 +62,8 @@ class AuditLog:
             "target": target,
             "owner": owner,
         }
-        if has_request_context():
-            entry["request_id"] = g.get("request_id")
-            entry["source_ip"] = request.remote_addr
-            principal = g.get("principal")
-            if principal is not None:
-                entry["via"] = principal.via
-                entry["context"] = principal.org
+        if self.request_fields is not None:
+            entry.update(self.request_fields())
         entry.update(details)
         if self.path:
             try:

@@ -1,4 +1,4 @@
-"""Settings from the environment (pydantic-settings), validated once."""
+"""Settings from the environment, validated once (a pydantic model)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 KEY_TYPES = {"ed25519": "EdDSA", "ecdsa-p256": "ES256"}
 PAT_PREFIX = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9_-]{0,14}[_-])?")
@@ -29,16 +28,16 @@ def _bridge(name: str, default: Any, *, secret: bool = False) -> Any:
     return _env(f"VAULT_BRIDGE_{name}", default, secret=secret)
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """Everything the service, the CLI and the embedded OpenBao need to know.
 
     Every field has an environment variable (see ``ENV``); the README's configuration table lists
-    them. ``vault_addr`` empty means: use the embedded OpenBao under ``data_dir``.
+    them. ``vault_addr`` empty means: use the embedded OpenBao under ``data_dir``. ``from_env``
+    is the one reader of the environment (a plain model, so that ``from_env(env={})`` sees
+    nothing of ``os.environ``, and a process starts without pydantic-settings' import cost).
     """
 
-    model_config = SettingsConfigDict(
-        frozen=True, populate_by_name=True, env_ignore_empty=True, case_sensitive=True
-    )
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
 
     vault_addr: str = _env("VAULT_ADDR", "")
     vault_token: str = _env("VAULT_TOKEN", "", secret=True)

@@ -1,13 +1,16 @@
 """The composition root: the services one app instance uses, wired from settings. Nothing here
-does domain work, and nothing runs at import time."""
+does domain work, and nothing runs at import time.
+
+The parts only HTTP requests use (the authenticator, the session key, the runner token check)
+are built when first asked for: a ``vault-bridge`` command builds services without importing
+Flask."""
 
 from __future__ import annotations
 
-from flask import current_app
+import functools
+from typing import TYPE_CHECKING
 
 from vault_bridge.audit import AuditLog
-from vault_bridge.auth import Authenticator, RunnerTokens
-from vault_bridge.auth.session import SessionKey
 from vault_bridge.config import Settings
 from vault_bridge.directory.accounts import Accounts
 from vault_bridge.directory.orgs import Organizations
@@ -24,6 +27,10 @@ from vault_bridge.runtime.runner import BundledRunner
 from vault_bridge.tokens.service import TokenService
 from vault_bridge.vault.client import VaultClient
 from vault_bridge.vault.kv import KV
+
+if TYPE_CHECKING:
+    from vault_bridge.auth import Authenticator, RunnerTokens
+    from vault_bridge.auth.session import SessionKey
 
 EXTENSION = "vault_bridge"
 
@@ -75,22 +82,12 @@ class Services:
         )
         self.providers = ProviderTokens(client, settings, self.catalog, self.audit)
         self.grants = RuntimeGrants(client, settings, self.catalog, self.directory, self.audit)
-        self.runners = RunnerTokens(client)
-        self.session_key = SessionKey(KV(client, settings.kv_mount), settings.secret_key)
-        self.authenticator = Authenticator(
-            self.tokens,
-            self.directory,
-            self.sessions,
-            self.audit,
-            self.metrics,
-            settings.session_lifetime,
-        )
         runner = None
         if runner_vault is not None:
             runner = BundledRunner(
                 self.grants,
                 runner_vault,
-                self.runners.check,
+                lambda token: self.runners.check(token),  # the checker is built on first use
                 threads=settings.runner_threads,
                 provider_urls=settings.provider_url_map(),
             )
@@ -98,6 +95,34 @@ class Services:
         denylist = self.tokens.denylist
         self.metrics.gauge("vault_bridge_denylist_entries", lambda: float(len(denylist)))
         self.metrics.gauge("vault_bridge_denylist_age_seconds", lambda: denylist.age)
+
+    @functools.cached_property
+    def authenticator(self) -> Authenticator:
+        """Who is calling: PATs, sessions, CSRF (built by the app, never by a command)."""
+        from vault_bridge.auth import Authenticator
+
+        return Authenticator(
+            self.tokens,
+            self.directory,
+            self.sessions,
+            self.audit,
+            self.metrics,
+            self.settings.session_lifetime,
+        )
+
+    @functools.cached_property
+    def session_key(self) -> SessionKey:
+        """The key that signs session cookies, kept in Vault."""
+        from vault_bridge.auth.session import SessionKey
+
+        return SessionKey(KV(self.client, self.settings.kv_mount), self.settings.secret_key)
+
+    @functools.cached_property
+    def runners(self) -> RunnerTokens:
+        """Checks job runners' Vault tokens."""
+        from vault_bridge.auth.runner import RunnerTokens
+
+        return RunnerTokens(self.client)
 
     def _address(self, user_id: str) -> tuple[str, str] | None:
         """A user's display name and e-mail, for notices."""
@@ -125,5 +150,7 @@ class Services:
 
 def current_services() -> Services:
     """The services of the current app."""
+    from flask import current_app
+
     services: Services = current_app.extensions[EXTENSION]
     return services

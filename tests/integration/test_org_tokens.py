@@ -10,6 +10,7 @@ import pytest
 
 from tests.helpers import Account, Api, eventually, jws, pat_headers, unique_id
 from vault_bridge.services import Services
+from vault_bridge.vault.names import org_pat_usage_path
 
 TOKENS = "/api/v1/user/personal-access-tokens"
 
@@ -225,3 +226,30 @@ def test_only_owners_list_and_block(make_app, make_user) -> None:
     assert bad.status_code == 400
     # nothing was blocked by the refusals
     assert call(app.test_client(), tokens["viewer"]["token"], org).status_code == 200
+
+
+def test_use_is_noted_only_in_organizations_the_user_belongs_to(
+    api: Api, make_user, admin: Services
+) -> None:
+    """A PAT naming an organization it is not a member of (in the path or the header, existing,
+    deleted or never created) writes nothing under that organization: no one could otherwise
+    fill Vault with usage documents of made-up organizations."""
+    api.login(make_user())
+    mine, gone = make_org(api), make_org(api)
+    token = api.new_pat("wanderer")["token"]
+    deleted = api.client.delete(f"/api/v1/orgs/{gone}", headers={"X-CSRF-Token": api.csrf})
+    assert deleted.status_code == 204
+    other_api = Api(api.client.application.test_client())
+    other_api.login(make_user())
+    stranger = make_org(other_api)
+    anon = api.client.application.test_client()
+    assert call(anon, token, mine).status_code == 200
+    for org in (gone, stranger, unique_id("never")):
+        assert call(anon, token, org).status_code == 403
+        assert call(anon, token, path=f"/api/v1/orgs/{org}/members").status_code in (403, 404)
+    api.client.application.extensions["vault_bridge"].tokens.flush_last_used(force=True)
+    kv = admin.tokens.org_access.store.kv
+    assert kv.read(org_pat_usage_path(mine)) is not None  # the use where it belongs is noted
+    for org in (gone, stranger):
+        assert kv.read(org_pat_usage_path(org)) is None
+    assert [key for key in kv.list("orgs") if key.startswith("never-")] == []

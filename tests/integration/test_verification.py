@@ -41,6 +41,19 @@ def valid_claims(sub: str, jti: str) -> dict[str, Any]:
 
 
 @pytest.fixture
+def app(module_app):
+    """The module's one app: every test here only verifies tokens (most are refused) or issues
+    one of its own; none changes what another test's tokens depend on."""
+    return module_app
+
+
+@pytest.fixture
+def user(module_user: Account) -> Account:
+    """The module's one account, for the same reason."""
+    return module_user
+
+
+@pytest.fixture
 def forge(admin, user: Account):
     """Sign arbitrary header/claims with the real transit key (as a buggy issuer would)."""
     keys = admin.tokens.keys

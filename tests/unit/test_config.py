@@ -13,6 +13,19 @@ def test_defaults_are_the_embedded_default() -> None:
     assert settings.algorithm == "EdDSA" and settings.pat_max_days == 366
 
 
+def test_a_given_environment_is_the_only_one_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``from_env(env=...)`` reads that mapping alone: nothing of the process's environment
+    (an operator's shell with VAULT_TOKEN set) leaks into settings built for something else."""
+    monkeypatch.setenv("VAULT_ADDR", "http://leaked:8200")
+    monkeypatch.setenv("VAULT_TOKEN", "s.leaked")
+    monkeypatch.setenv("VAULT_BRIDGE_PORT", "9999")
+    given = Settings.from_env(env={"VAULT_BRIDGE_HOST": "127.0.0.2"}, issuer="https://x.test")
+    assert given.embedded and given.vault_token == "" and given.port == 8080
+    assert given.host == "127.0.0.2" and given.issuer == "https://x.test"
+    process = Settings.from_env()
+    assert process.vault_addr == "http://leaked:8200" and process.port == 9999
+
+
 def test_values_are_converted() -> None:
     settings = Settings.from_env(
         env={

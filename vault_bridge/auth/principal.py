@@ -89,13 +89,14 @@ class Authenticator:
                 raise Forbidden(f"you are not a member of organization {org}", code="not_a_member")
             principal = dataclasses.replace(principal, org=org, org_role=role)
         if principal.token is not None:
-            self._check_token_reach(principal.token, org or None)
+            self._check_token_reach(principal.token, org or None, principal.user)
         return principal
 
-    def _check_token_reach(self, token: VerifiedToken, org: str | None) -> None:
+    def _check_token_reach(self, token: VerifiedToken, org: str | None, user: User) -> None:
         """A PAT acts only where its restriction allows and where no organization blocked it:
         in the request's context (X-OrganizationId) and in an organization the path names.
-        The use is noted for last use (and for the owners of the organizations it acts in)."""
+        The use is noted for last use, and for the owners of the organizations it acts in that
+        the user belongs to (a path may name any organization; the route refuses the others)."""
         path_org = (request.view_args or {}).get("org")
         places: list[str | None] = [org]
         if isinstance(path_org, str) and is_account_id(path_org) and path_org != org:
@@ -115,7 +116,7 @@ class Authenticator:
         self.tokens.touch(
             token,
             request.remote_addr,
-            [p for p in places if p],
+            [p for p in places if p and p in user.memberships],
             on_first_use=lambda: self.audit.record(  # the address counts once this is written
                 "pat.use",
                 actor=token.user,
