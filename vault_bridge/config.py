@@ -1,4 +1,4 @@
-"""Settings from the environment, validated once (a pydantic model)."""
+"""Settings from the environment (pydantic-settings), validated once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 KEY_TYPES = {"ed25519": "EdDSA", "ecdsa-p256": "ES256"}
 PAT_PREFIX = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9_-]{0,14}[_-])?")
@@ -28,16 +29,29 @@ def _bridge(name: str, default: Any, *, secret: bool = False) -> Any:
     return _env(f"VAULT_BRIDGE_{name}", default, secret=secret)
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Everything the service, the CLI and the embedded OpenBao need to know.
 
     Every field has an environment variable (see ``ENV``); the README's configuration table lists
     them. ``vault_addr`` empty means: use the embedded OpenBao under ``data_dir``. ``from_env``
-    is the one reader of the environment (a plain model, so that ``from_env(env={})`` sees
-    nothing of ``os.environ``, and a process starts without pydantic-settings' import cost).
+    is the one reader of the environment: it reads each variable or its ``*_FILE`` form from
+    ``os.environ`` or the mapping it is given, and the model takes only what it hands over, so
+    that settings built from a given mapping never mix in the process's own environment.
     """
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = SettingsConfigDict(frozen=True, populate_by_name=True, case_sensitive=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """What ``from_env`` read, and nothing from ``os.environ`` underneath it."""
+        return (init_settings,)
 
     vault_addr: str = _env("VAULT_ADDR", "")
     vault_token: str = _env("VAULT_TOKEN", "", secret=True)
