@@ -146,19 +146,15 @@ def _after(req: Any, resp: Any, error: Exception | None, instance: Any, adapter:
         raise AssertionError(f"the answer of {request.endpoint} breaks its documented schema")
 
 
+@functools.cache
 def declared_headers(model: type[BaseModel]) -> tuple[str, ...]:
     """The header names a headers model reads (its fields' aliases)."""
-    found = _DECLARED.get(model)
-    if found is None:
-        names = []
-        for name, info in model.model_fields.items():
-            alias = info.validation_alias if isinstance(info.validation_alias, str) else None
-            names.append(alias or info.alias or name)
-        found = _DECLARED[model] = tuple(names)
-    return found
-
-
-_DECLARED: dict[type[BaseModel], tuple[str, ...]] = {}
+    return tuple(
+        (info.validation_alias if isinstance(info.validation_alias, str) else None)
+        or info.alias
+        or name
+        for name, info in model.model_fields.items()
+    )
 
 
 class Plugin(FlaskPlugin):
