@@ -11,7 +11,6 @@ import pytest
 from tests.browser import chromium
 
 FLAGS = [
-    "--headless=new",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -31,7 +30,11 @@ def browser() -> Iterator[Any]:
         executable = chromium.executable(playwright)
         if executable is None:
             pytest.fail(chromium.missing_message(chromium.configured()), pytrace=False)
-        browser = playwright.chromium.launch(executable_path=executable, args=FLAGS, headless=True)
+        # the full browser needs the new headless mode; a headless shell is headless by build
+        mode = [] if chromium.is_headless_shell(executable) else ["--headless=new"]
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=[*mode, *FLAGS], headless=True
+        )
         yield browser
         browser.close()
 
