@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from tests.browser.test_ui import sign_in
+from tests.browser.session import sign_in
 from tests.helpers import Account, eventually, unique_id
 
 PAGE = "/settings/personal-access-tokens"

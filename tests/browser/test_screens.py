@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import ARTIFACTS
-from tests.browser.test_ui import sign_in
+from tests.browser.session import sign_in_with_the_form
 from tests.helpers import Account, unique_id
 
 WIDTHS = (1280, 375)
@@ -117,7 +117,7 @@ def test_every_page_fits_and_is_captured(scene: Scene, phone_or_desktop) -> None
     base, org = scene.url, scene.org
     page.goto(f"{base}/login")
     look(page, "login", width)
-    sign_in(page, base, scene.owner)
+    sign_in_with_the_form(page, base, scene.owner)
     look(page, "pats", width)
 
     page.locator("input[name=scopes][value=api]").uncheck()

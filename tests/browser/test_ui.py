@@ -5,15 +5,8 @@ from __future__ import annotations
 import requests
 from playwright.sync_api import expect
 
-from tests.helpers import Account, eventually, unique_id
-
-
-def sign_in(page, base: str, account: Account) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(account.id)
-    page.get_by_label("Password").fill(account.password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/settings/personal-access-tokens")
+from tests.browser.session import sign_in, sign_in_with_the_form
+from tests.helpers import eventually, unique_id
 
 
 def test_pat_lifecycle_in_the_browser(page, live, make_user, shot) -> None:
@@ -26,7 +19,7 @@ def test_pat_lifecycle_in_the_browser(page, live, make_user, shot) -> None:
     page.get_by_label("Password").fill("wrong password!")
     page.get_by_role("button", name="Sign in").click()
     assert page.get_by_role("alert").inner_text() == "Wrong username or password."
-    sign_in(page, server.url, account)
+    sign_in_with_the_form(page, server.url, account)
     assert "No tokens yet" in page.content()
     shot(page, "02-pats-empty")
 
@@ -215,7 +208,7 @@ def test_pages_work_under_a_csp_without_inline_script(page, live, make_user) -> 
             violations.append(message.text) if "Content Security Policy" in message.text else None
         ),
     )
-    sign_in(page, server.url, account)
+    sign_in_with_the_form(page, server.url, account)  # the sign-in page is checked too
     assert page.locator("#custom-date").is_hidden()
     page.get_by_label("Expires").select_option("custom")
     assert page.locator("#custom-date").is_visible()  # toggled by app.js
