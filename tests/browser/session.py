@@ -18,16 +18,22 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def sign_in_with_the_form(page: Any, base: str, account: Account) -> None:
-    """Fill in the sign-in form and land on the personal access tokens page."""
+    """Open the sign-in page, fill in its form and land on the personal access tokens page."""
     page.goto(f"{base}/login")
+    fill_in_the_sign_in_form(page, account)
+
+
+def fill_in_the_sign_in_form(page: Any, account: Account) -> None:
+    """On the sign-in page: fill in the form, send it, land on the personal access tokens page."""
     page.get_by_label("Username").fill(account.id)
     page.get_by_label("Password").fill(account.password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"**{HOME}")
 
 
-def sign_in(page: Any, base: str, account: Account) -> None:
-    """Send the sign-in form from the page's context and open the personal access tokens page."""
+def sign_in(page: Any, base: str, account: Account, to: str | None = HOME) -> Any:
+    """Send the sign-in form from the page's context, then open ``to`` (a path) in the page;
+    the answer to that page's request (with ``to=None`` the page opens nothing yet)."""
     request = page.context.request
     form = request.get(f"{base}/login")
     match = CSRF_FIELD.search(form.text())
@@ -38,5 +44,8 @@ def sign_in(page: Any, base: str, account: Account) -> None:
         max_redirects=0,
     )
     assert answer.status == 302 and answer.headers["location"].endswith(HOME), answer.status
-    page.goto(f"{base}{HOME}")
-    assert page.url == f"{base}{HOME}", page.url  # signed in: not sent back to the form
+    if to is None:
+        return None
+    response = page.goto(f"{base}{to}")
+    assert page.url == f"{base}{to}", page.url  # signed in: not sent back to the form
+    return response
