@@ -161,3 +161,18 @@ def test_a_failed_shell_install_falls_back_to_the_full_browser(debian) -> None:
     steps = chromium.install_steps(is_root=True, has_apt=True)
     assert chromium.ensure(run=run, steps=steps) == str(browser)
     assert ran == [list(chromium.APT_UPDATE), list(chromium.APT_SHELL)]
+
+
+def test_the_browser_tests_load_without_xdist() -> None:
+    """The browser suite is timed in one process with xdist left out (``-p no:xdist``): the
+    suite's xdist scheduler hook must not make pytest refuse to start."""
+    plugins = ("-p", "no:xdist", "-p", "no:cacheprovider")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *plugins, "--collect-only", "-q", "tests/browser"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "tests/browser/test_ui.py::test_csrf_and_sign_out" in result.stdout.splitlines()
