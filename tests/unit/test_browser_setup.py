@@ -124,19 +124,23 @@ def test_the_headless_shell_is_driven_where_both_are_installed(debian) -> None:
     assert chromium.is_headless_shell(str(shell)) and not chromium.is_headless_shell(str(browser))
 
 
-def test_with_only_the_full_browser_apt_adds_the_shell_and_nothing_is_downloaded(debian) -> None:
+@pytest.mark.parametrize("package_exists", [True, False], ids=["installed", "no-package"])
+def test_with_only_the_full_browser_apt_adds_the_shell_and_nothing_is_downloaded(
+    debian, package_exists: bool
+) -> None:
+    """The shell's package where apt has it; the full browser as it is where apt fails."""
     shell, browser = debian
     _binary(browser)
     ran: list[list[str]] = []
 
     def run(step: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
         ran.append(step)
-        if step == list(chromium.APT_SHELL):
+        if step == list(chromium.APT_SHELL) and package_exists:
             _binary(shell)
-        return subprocess.CompletedProcess(step, 0)
+        return subprocess.CompletedProcess(step, 0 if package_exists else 100)
 
     steps = chromium.install_steps(is_root=True, has_apt=True)
-    assert chromium.ensure(run=run, steps=steps) == str(shell)
+    assert chromium.ensure(run=run, steps=steps) == str(shell if package_exists else browser)
     assert ran == [list(chromium.APT_UPDATE), list(chromium.APT_SHELL)]
 
 
@@ -147,20 +151,6 @@ def test_with_only_the_full_browser_and_no_apt_it_is_used_as_it_is(debian) -> No
     steps = chromium.install_steps(is_root=False, has_apt=True)
     assert chromium.ensure(run=lambda step, **_: ran.append(step), steps=steps) == str(browser)
     assert ran == []  # no Playwright download where a Chromium is there
-
-
-def test_a_failed_shell_install_falls_back_to_the_full_browser(debian) -> None:
-    _, browser = debian
-    _binary(browser)
-    ran: list[list[str]] = []
-
-    def run(step: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
-        ran.append(step)
-        return subprocess.CompletedProcess(step, 100)  # e.g. a release without the package
-
-    steps = chromium.install_steps(is_root=True, has_apt=True)
-    assert chromium.ensure(run=run, steps=steps) == str(browser)
-    assert ran == [list(chromium.APT_UPDATE), list(chromium.APT_SHELL)]
 
 
 def test_the_browser_tests_load_without_xdist() -> None:
