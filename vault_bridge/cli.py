@@ -40,45 +40,76 @@ def operator_services(settings: Settings) -> Iterator[Services]:
     """Services with operator rights: VAULT_TOKEN/AppRole, or the embedded administrator.
 
     With the embedded default the server is used if it runs (``make run``), else it is started
-    for the duration of the command.
+    for the duration of the command. On leaving, the services stop, the token the command logged
+    in for is revoked, and a server started here stops.
     """
     from vault_bridge.connect import vault_client
     from vault_bridge.embedded import EmbeddedOpenBao
     from vault_bridge.services import Services
 
-    if settings.embedded:
-        server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
-        with server.running():
-            admin = server.admin_client(timeout=settings.vault_timeout)
-            yield Services(settings, admin, reconciler_vault=admin)
-    else:
-        client = vault_client(settings)
+    with contextlib.ExitStack() as stack:
+        if settings.embedded:
+            server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
+            stack.enter_context(server.running())
+            client = server.admin_client(timeout=settings.vault_timeout)
+        else:
+            client = vault_client(settings)
+        stack.callback(client.close)
         # organization changes reconcile at once when this credential may write their policies;
         # otherwise the reconciler (`vault-bridge reconcile`) picks them up
-        yield Services(settings, client, reconciler_vault=client)
+        services = Services(settings, client, reconciler_vault=client)
+        stack.callback(services.close)
+        yield services
 
 
-@click.group()
+class Commands(click.Group):
+    """The ``vault-bridge`` group: any command's failure is one line on stderr, never a traceback.
+
+    Run in standalone mode (the console entry point, or click's test runner), a domain error or
+    a click error prints ``error: ...`` and exits 1 (click's usage errors 2), Ctrl-C exits 130.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command, with domain errors turned into one-line click errors."""
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.Exit:  # a RuntimeError, but how --help and ctx.exit end
+            raise
+        except VaultBridgeError as exc:
+            raise Fail(exc.message) from None
+        except (FileNotFoundError, RuntimeError, ConfigError) as exc:
+            raise Fail(str(exc)) from None
+
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the group; in standalone mode, print errors as one line and exit with a code."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(130)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=Commands)
 def cli() -> None:
     """vault-bridge: personal and provider access tokens kept in Vault/OpenBao."""
 
 
 def main() -> None:
-    """Console entry point: domain errors become one line on stderr."""
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except VaultBridgeError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
-    except (FileNotFoundError, RuntimeError, ConfigError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    """Console entry point."""
+    cli.main(prog_name="vault-bridge")
 
 
 # -- serve -------------------------------------------------------------------------------------
@@ -147,8 +178,11 @@ def doctor_command(settings: Settings) -> None:
         server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
         if not (server.root / "config.hcl").exists():
             raise Fail(f"no embedded OpenBao in {server.root}: run `make run` or set VAULT_ADDR")
-    with server.running() if settings.embedded else contextlib.nullcontext():
-        checks = doctor(vault_client(settings), settings)
+    with (
+        server.running() if settings.embedded else contextlib.nullcontext(),
+        contextlib.closing(vault_client(settings)) as client,
+    ):
+        checks = doctor(client, settings)
     failed = [check for check in checks if not check.ok]
     for check in checks:
         click.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
@@ -173,7 +207,9 @@ def reconcile_command(settings: Settings, once: bool) -> None:
             server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
             stack.enter_context(server.running())
             client = server.admin_client(timeout=settings.vault_timeout)
-        reconciler = PolicyReconciler(client or vault_client(settings), settings)
+        client = client or vault_client(settings)
+        stack.callback(client.close)
+        reconciler = PolicyReconciler(client, settings)
         if once:
             changed = reconciler.reconcile_all()
             for line in changed:
@@ -629,7 +665,8 @@ def runner_redeem(settings: Settings, grant: str, fmt: str) -> None:
         raise Fail(
             "set VAULT_BRIDGE_RUNNER_ROLE_ID and VAULT_BRIDGE_RUNNER_SECRET_ID (or VAULT_TOKEN)"
         )
-    credential = RunnerClient(settings.bridge_url, vault).redeem(grant)
+    with contextlib.closing(vault):
+        credential = RunnerClient(settings.bridge_url, vault).redeem(grant)
     if fmt == "json":
         click.echo(
             json.dumps(

@@ -7,7 +7,7 @@ import functools
 import getpass
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -28,25 +28,32 @@ class Fail(click.ClickException):
 
 
 def pass_settings(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Call ``command`` with the settings from the environment as its first argument, read when
-    a command runs (never for ``--help``) and once per invocation."""
+    """Call ``command`` with the settings as its first argument, read when a command runs (never
+    for ``--help``) and once per invocation.
+
+    They come from the process's environment, or from the mapping given as the group's ``obj``
+    (``cli.main(obj={...})``), in which case nothing of the process's environment is read.
+    """
 
     @functools.wraps(command)
     def with_settings(*args: Any, **kwargs: Any) -> Any:
+        from vault_bridge.config import Settings
+
         root = click.get_current_context().find_root()
-        if root.obj is None:
-            root.obj = read_settings()
+        if not isinstance(root.obj, Settings):
+            root.obj = read_settings(root.obj)
         return command(root.obj, *args, **kwargs)
 
     return with_settings
 
 
-def read_settings() -> Settings:
-    """The settings from the environment; a one-line error when one is malformed."""
+def read_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings from ``env`` (default: the environment); a one-line error when one is
+    malformed."""
     from vault_bridge.config import Settings
 
     try:
-        return Settings.from_env()
+        return Settings.from_env(env)
     except ConfigError as exc:
         raise Fail(str(exc)) from None
 

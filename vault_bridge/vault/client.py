@@ -8,6 +8,7 @@ which logs in, retries once after a fresh login, and turns hvac's exceptions int
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -194,6 +195,27 @@ class VaultClient:
             raise VaultError("Vault answered an AppRole login without a token")
         return auth
 
+    def close(self) -> None:
+        """Revoke the token this client logged in for and close its connections.
+
+        A token it was given (VAULT_TOKEN) belongs to the caller and is left as it is. A failed
+        revocation is not an error: the token still ends with its TTL. Used again, the client
+        logs in anew.
+        """
+        with self._lock:
+            token = self._hvac.token if self._role_id else ""
+            if token:
+                self._hvac.token = ""
+                self._token_expires = -1.0
+        if token:
+            self._revoke(token)
+        self._session.close()
+
+    def _revoke(self, token: str) -> None:
+        """Revoke a token this client logged in for; a token already gone is no error."""
+        with contextlib.suppress(VaultBridgeError):
+            self.call(lambda vault: vault.auth.token.revoke_self(), token=token)
+
     # -- calls ---------------------------------------------------------------------------------
 
     def call(
@@ -220,8 +242,11 @@ class VaultClient:
             if login_again:
                 # our token may have expired or been revoked: log in again, once
                 with self._lock:
+                    refused = self._hvac.token
                     self._token_expires = -1.0  # no renewal: a fresh login
                 self._ensure_login()
+                if refused and refused != self._hvac.token:
+                    self._revoke(refused)  # it may still be valid: leave no live token behind
                 return self._run(operation, vault, login_again=False)
             raise VaultForbidden(f"Vault denied {_where(exc)}") from None
         except hvac.exceptions.InvalidRequest as exc:
