@@ -234,16 +234,19 @@ class VaultClient:
         return self._run(operation, self._hvac, login_again=bool(self._role_id))
 
     def _run(self, operation: Operation, vault: hvac.Client, *, login_again: bool) -> JSON | None:
+        used = vault.token
         try:
             return _body(operation(vault))
         except hvac.exceptions.InvalidPath:
             return None
         except hvac.exceptions.Forbidden as exc:
             if login_again:
-                # our token may have expired or been revoked: log in again, once
+                # our token may have expired or been revoked: log in again, once; when another
+                # thread already did, just try again with its token
                 with self._lock:
-                    refused = self._hvac.token
-                    self._token_expires = -1.0  # no renewal: a fresh login
+                    refused = used if used and self._hvac.token == used else ""
+                    if refused:
+                        self._token_expires = -1.0  # no renewal: a fresh login
                 self._ensure_login()
                 if refused and refused != self._hvac.token:
                     self._revoke(refused)  # it may still be valid: leave no live token behind
