@@ -1,11 +1,15 @@
-"""Small helpers shared by the tests: free ports, API sign-in, token creation."""
+"""Small helpers shared by the tests: free ports, API sign-in, token creation, CLI runs."""
 
 from __future__ import annotations
 
 import random
 import socket
+import subprocess
+import sys
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -154,3 +158,50 @@ class LiveServer:
         self._server.shutdown()
         self._thread.join(timeout=5)
         self._server.server_close()
+
+
+# The console script pip installed beside this interpreter: for the tests that need a real process.
+CLI = [str(Path(sys.executable).parent / "vault-bridge")]
+
+
+def run_cli(
+    *args: str, env: Mapping[str, str], stdin: str = "", check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run a ``vault-bridge`` command in this process, as its console script would run it.
+
+    The real command group runs in standalone mode under click's test runner, which swaps
+    stdin, stdout and stderr for the call; the settings are read from ``env`` alone (never from
+    this process's environment, which stays untouched). An exception the command does not turn
+    into an exit code propagates, as a traceback would end the process. With ``check``, a
+    non-zero exit fails the test.
+    """
+    from click.testing import CliRunner
+
+    from vault_bridge.cli import cli
+
+    result = CliRunner().invoke(
+        cli,
+        list(args),
+        input=stdin,
+        obj=dict(env),
+        prog_name="vault-bridge",
+        catch_exceptions=False,
+    )
+    done = subprocess.CompletedProcess(
+        ["vault-bridge", *args], result.exit_code, result.stdout, result.stderr
+    )
+    if check:
+        assert done.returncode == 0, (done.stdout, done.stderr)
+    return done
+
+
+def run_process(
+    *args: str, env: Mapping[str, str], stdin: str = "", check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run a ``vault-bridge`` command as a process of the installed console script."""
+    done = subprocess.run(
+        [*CLI, *args], input=stdin, env=dict(env), capture_output=True, text=True, timeout=60
+    )
+    if check:
+        assert done.returncode == 0, (done.stdout, done.stderr)
+    return done

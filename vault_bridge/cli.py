@@ -10,34 +10,29 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from vault_bridge import scopes
-from vault_bridge.bootstrap import APPROLES, bootstrap, doctor
 from vault_bridge.cli_support import (
     Fail,
     existing_user,
     format_option,
+    pass_settings,
     print_list,
     read_password,
 )
-from vault_bridge.config import ConfigError, Settings
-from vault_bridge.connect import (
-    job_runner_client,
-    reconciler_client,
-    vault_address,
-    vault_client,
-)
-from vault_bridge.credentials import write_approle_credentials
-from vault_bridge.directory.orgs import with_article
-from vault_bridge.embedded import EmbeddedOpenBao
-from vault_bridge.errors import VaultBridgeError
-from vault_bridge.ids import check_account_id, check_token_id
-from vault_bridge.services import Services
-from vault_bridge.timeutil import now_utc
-from vault_bridge.tokens.rules import normalize_scopes
+from vault_bridge.errors import ConfigError, VaultBridgeError
+from vault_bridge.vault.names import APPROLE_NAMES
+
+if TYPE_CHECKING:
+    from vault_bridge.config import Settings
+    from vault_bridge.services import Services
+
+# A command imports what it runs, inside its function: `vault-bridge --help` and each command
+# start without the modules (pydantic, hvac, PyJWT, cryptography, prometheus_client) that other
+# commands need. tests/unit/test_cli_imports.py holds this in place.
 
 
 @contextlib.contextmanager
@@ -45,53 +40,83 @@ def operator_services(settings: Settings) -> Iterator[Services]:
     """Services with operator rights: VAULT_TOKEN/AppRole, or the embedded administrator.
 
     With the embedded default the server is used if it runs (``make run``), else it is started
-    for the duration of the command.
+    for the duration of the command. On leaving, the services stop, the token the command logged
+    in for is revoked, and a server started here stops.
     """
-    if settings.embedded:
-        server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
-        with server.running():
-            admin = server.admin_client(timeout=settings.vault_timeout)
-            yield Services(settings, admin, reconciler_vault=admin)
-    else:
-        client = vault_client(settings)
+    from vault_bridge.connect import vault_client
+    from vault_bridge.embedded import EmbeddedOpenBao
+    from vault_bridge.services import Services
+
+    with contextlib.ExitStack() as stack:
+        if settings.embedded:
+            server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
+            stack.enter_context(server.running())
+            client = server.admin_client(timeout=settings.vault_timeout)
+        else:
+            client = vault_client(settings)
+        stack.callback(client.close)
         # organization changes reconcile at once when this credential may write their policies;
         # otherwise the reconciler (`vault-bridge reconcile`) picks them up
-        yield Services(settings, client, reconciler_vault=client)
+        services = Services(settings, client, reconciler_vault=client)
+        stack.callback(services.close)
+        yield services
 
 
-@click.group()
-@click.pass_context
-def cli(ctx: click.Context) -> None:
+class Commands(click.Group):
+    """The ``vault-bridge`` group: any command's failure is one line on stderr, never a traceback.
+
+    Run in standalone mode (the console entry point, or click's test runner), a domain error or
+    a click error prints ``error: ...`` and exits 1 (click's usage errors 2), Ctrl-C exits 130.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command, with domain errors turned into one-line click errors."""
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.Exit:  # a RuntimeError, but how --help and ctx.exit end
+            raise
+        except VaultBridgeError as exc:
+            raise Fail(exc.message) from None
+        except (FileNotFoundError, RuntimeError, ConfigError) as exc:
+            raise Fail(str(exc)) from None
+
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the group; in standalone mode, print errors as one line and exit with a code."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(130)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=Commands)
+def cli() -> None:
     """vault-bridge: personal and provider access tokens kept in Vault/OpenBao."""
-    try:
-        ctx.obj = Settings.from_env()
-    except ConfigError as exc:
-        raise Fail(str(exc)) from None
 
 
 def main() -> None:
-    """Console entry point: domain errors become one line on stderr."""
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except VaultBridgeError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
-    except (FileNotFoundError, RuntimeError, ConfigError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    """Console entry point."""
+    cli.main(prog_name="vault-bridge")
 
 
 # -- serve -------------------------------------------------------------------------------------
 
 
 @cli.command()
-@click.pass_obj
+@pass_settings
 def serve(settings: Settings) -> None:
     """Run the service (and the embedded OpenBao when VAULT_ADDR is not set)."""
     from vault_bridge.server import ServeError, run
@@ -103,9 +128,11 @@ def serve(settings: Settings) -> None:
 
 
 @cli.command("stop")
-@click.pass_obj
+@pass_settings
 def stop_command(settings: Settings) -> None:
     """Stop the embedded OpenBao in VAULT_BRIDGE_DATA_DIR, and the serve that runs it."""
+    from vault_bridge.embedded import EmbeddedOpenBao
+
     if not settings.embedded:
         raise Fail("VAULT_ADDR is set: there is no embedded OpenBao to stop")
     server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
@@ -125,9 +152,11 @@ def stop_command(settings: Settings) -> None:
 
 
 @cli.command("bootstrap")
-@click.pass_obj
+@pass_settings
 def bootstrap_command(settings: Settings) -> None:
     """Set up mounts, auth methods, transit key, policies and AppRoles (idempotent)."""
+    from vault_bridge.bootstrap import bootstrap
+
     with operator_services(settings) as services:
         report = bootstrap(services.client, settings)
     for line in report.changed:
@@ -138,15 +167,22 @@ def bootstrap_command(settings: Settings) -> None:
 
 
 @cli.command("doctor")
-@click.pass_obj
+@pass_settings
 def doctor_command(settings: Settings) -> None:
     """Check connection, seal state, bootstrap and policies; say what is wrong."""
+    from vault_bridge.bootstrap import doctor
+    from vault_bridge.connect import vault_client
+    from vault_bridge.embedded import EmbeddedOpenBao
+
     if settings.embedded:
         server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
         if not (server.root / "config.hcl").exists():
             raise Fail(f"no embedded OpenBao in {server.root}: run `make run` or set VAULT_ADDR")
-    with server.running() if settings.embedded else contextlib.nullcontext():
-        checks = doctor(vault_client(settings), settings)
+    with (
+        server.running() if settings.embedded else contextlib.nullcontext(),
+        contextlib.closing(vault_client(settings)) as client,
+    ):
+        checks = doctor(client, settings)
     failed = [check for check in checks if not check.ok]
     for check in checks:
         click.echo(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
@@ -156,12 +192,14 @@ def doctor_command(settings: Settings) -> None:
 
 @cli.command("reconcile")
 @click.option("--once", is_flag=True, help="Look at every organization once, then exit.")
-@click.pass_obj
+@pass_settings
 def reconcile_command(settings: Settings, once: bool) -> None:
     """Write the organizations' policies and put them on their groups; delete those of deleted
     organizations. Runs until stopped (or once with --once), as AppRole vault-bridge-reconciler
     (VAULT_BRIDGE_RECONCILER_ROLE_ID/SECRET_ID), else with the operator's credential."""
+    from vault_bridge.connect import reconciler_client, vault_address, vault_client
     from vault_bridge.directory.reconciler import PolicyReconciler, ReconcileLoop
+    from vault_bridge.embedded import EmbeddedOpenBao
 
     with contextlib.ExitStack() as stack:
         client = reconciler_client(settings, vault_address(settings))
@@ -169,7 +207,9 @@ def reconcile_command(settings: Settings, once: bool) -> None:
             server = EmbeddedOpenBao(settings.data_dir, settings.embedded_port)
             stack.enter_context(server.running())
             client = server.admin_client(timeout=settings.vault_timeout)
-        reconciler = PolicyReconciler(client or vault_client(settings), settings)
+        client = client or vault_client(settings)
+        stack.callback(client.close)
+        reconciler = PolicyReconciler(client, settings)
         if once:
             changed = reconciler.reconcile_all()
             for line in changed:
@@ -197,11 +237,13 @@ def reconcile_command(settings: Settings, once: bool) -> None:
 
 
 @cli.command("write-credentials")
-@click.argument("role", type=click.Choice(sorted(APPROLES)))
+@click.argument("role", type=click.Choice(sorted(APPROLE_NAMES)))
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-@click.pass_obj
+@pass_settings
 def write_credentials_command(settings: Settings, role: str, folder: Path) -> None:
     """Write ROLE's role-id and a secret-id into FOLDER (mode 0600) for a container or runner."""
+    from vault_bridge.credentials import write_approle_credentials
+
     if not folder.is_dir():
         raise Fail(f"{folder} is not a folder")
     with operator_services(settings) as services:
@@ -228,11 +270,13 @@ def users() -> None:
     required=True,
     help="Read the password from stdin (asked twice, hidden, at a terminal).",
 )
-@click.pass_obj
+@pass_settings
 def users_create(
     settings: Settings, name: str, display_name: str, email: str, password_stdin: bool
 ) -> None:
     """Create an account; the password is read from stdin, or asked for at a terminal."""
+    from vault_bridge.ids import check_account_id
+
     with operator_services(settings) as services:
         check_account_id(name)
         if services.directory.get_user(name) is not None:
@@ -250,7 +294,7 @@ def users_create(
     required=True,
     help="Read the password from stdin (asked twice, hidden, at a terminal).",
 )
-@click.pass_obj
+@pass_settings
 def users_set_password(settings: Settings, name: str, password_stdin: bool) -> None:
     """Replace an account's password (stdin or a prompt); every session of the account ends."""
     with operator_services(settings) as services:
@@ -262,7 +306,7 @@ def users_set_password(settings: Settings, name: str, password_stdin: bool) -> N
 
 @users.command("list")
 @format_option
-@click.pass_obj
+@pass_settings
 def users_list(settings: Settings, fmt: str, as_json: bool) -> None:
     """List accounts."""
     with operator_services(settings) as services:
@@ -277,7 +321,7 @@ def users_list(settings: Settings, fmt: str, as_json: bool) -> None:
 
 @users.command("delete")
 @click.argument("name")
-@click.pass_obj
+@pass_settings
 def users_delete(settings: Settings, name: str) -> None:
     """Delete an account, revoking all its tokens and deleting its data."""
     with operator_services(settings) as services:
@@ -298,7 +342,7 @@ def orgs() -> None:
 @click.argument("org")
 @click.option("--owner", required=True, help="The first owner (an existing user).")
 @click.option("--display-name", default="", help="Shown in the UI (default: the id).")
-@click.pass_obj
+@pass_settings
 def orgs_create(settings: Settings, org: str, owner: str, display_name: str) -> None:
     """Create an organization with its first owner."""
     with operator_services(settings) as services:
@@ -309,7 +353,7 @@ def orgs_create(settings: Settings, org: str, owner: str, display_name: str) -> 
 
 @orgs.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_obj
+@pass_settings
 def orgs_list(settings: Settings, as_json: bool) -> None:
     """List organizations with their members."""
     with operator_services(settings) as services:
@@ -324,7 +368,7 @@ def orgs_list(settings: Settings, as_json: bool) -> None:
 
 @orgs.command("delete")
 @click.argument("org")
-@click.pass_obj
+@pass_settings
 def orgs_delete(settings: Settings, org: str) -> None:
     """Delete an organization, its provider tokens, groups and policies."""
     with operator_services(settings) as services:
@@ -336,9 +380,11 @@ def orgs_delete(settings: Settings, org: str) -> None:
 @click.argument("org")
 @click.argument("user")
 @click.option("--role", type=click.Choice(["owner", "maintainer", "viewer"]), required=True)
-@click.pass_obj
+@pass_settings
 def orgs_add_member(settings: Settings, org: str, user: str, role: str) -> None:
     """Add a member or change their role."""
+    from vault_bridge.directory.orgs import with_article
+
     with operator_services(settings) as services:
         services.orgs.set_member(org, user, role, actor="operator")
     click.echo(f"{user} is now {with_article(role)} of {org}.")
@@ -347,7 +393,7 @@ def orgs_add_member(settings: Settings, org: str, user: str, role: str) -> None:
 @orgs.command("remove-member")
 @click.argument("org")
 @click.argument("user")
-@click.pass_obj
+@pass_settings
 def orgs_remove_member(settings: Settings, org: str, user: str) -> None:
     """Remove a member (not the last owner)."""
     with operator_services(settings) as services:
@@ -388,7 +434,7 @@ def pats() -> None:
 @click.option(
     "--no-personal", is_flag=True, help="It may act only in an organization, not personally."
 )
-@click.pass_obj
+@pass_settings
 def pats_create(
     settings: Settings,
     user: str,
@@ -400,6 +446,9 @@ def pats_create(
     no_personal: bool,
 ) -> None:
     """Create a PAT; prints only the token on stdout."""
+    from vault_bridge.timeutil import now_utc
+    from vault_bridge.tokens.rules import normalize_scopes
+
     expires_at = None
     if expires_in_days is not None:
         if not 1 <= expires_in_days <= settings.pat_max_days:
@@ -435,7 +484,7 @@ def pats_create(
     help="inactive: expired or revoked in the last 30 days.",
 )
 @format_option
-@click.pass_obj
+@pass_settings
 def pats_list(settings: Settings, user: str, state: str, fmt: str, as_json: bool) -> None:
     """List a user's tokens (never their values), with their last use."""
     with operator_services(settings) as services:
@@ -462,12 +511,14 @@ def _pat_line(record: dict[str, Any]) -> str:
 @pats.command("revoke")
 @click.argument("token_id", required=False)
 @click.option("--token-stdin", is_flag=True, help="Read a (leaked) token value from stdin.")
-@click.pass_obj
+@pass_settings
 def pats_revoke(settings: Settings, token_id: str | None, token_stdin: bool) -> None:
     """Revoke a token by id, or by value with --token-stdin.
 
     A token that was already revoked (or has expired) is left as it is, said so, exit code 0.
     """
+    from vault_bridge.ids import check_token_id
+
     if bool(token_id) == token_stdin:
         raise Fail("give either a token id or --token-stdin")
     with operator_services(settings) as services:
@@ -508,9 +559,11 @@ def _ended(record: dict[str, Any]) -> str:
     show_default=True,
     help="How long the old token keeps working (at most 7 days).",
 )
-@click.pass_obj
+@pass_settings
 def pats_rotate(settings: Settings, token_id: str, grace_seconds: int) -> None:
     """Replace a token by a new one (same name, scopes, lifetime); prints only the new token."""
+    from vault_bridge.ids import check_token_id
+
     wanted = check_token_id(token_id)
     with operator_services(settings) as services:
         owner = services.tokens.find_owner(wanted, services.directory.userpass.list_users)
@@ -528,7 +581,7 @@ def pats_rotate(settings: Settings, token_id: str, grace_seconds: int) -> None:
 
 @pats.command("revoke-all")
 @click.argument("user")
-@click.pass_obj
+@pass_settings
 def pats_revoke_all(settings: Settings, user: str) -> None:
     """Revoke every token of a user."""
     with operator_services(settings) as services:
@@ -553,7 +606,7 @@ def platform_tokens() -> None:
 @click.option(
     "--fields-stdin", is_flag=True, required=True, help="Read the fields as JSON from stdin."
 )
-@click.pass_obj
+@pass_settings
 def platform_tokens_set(settings: Settings, provider: str, fields_stdin: bool) -> None:
     """Set or replace the platform default for PROVIDER (fields as a JSON object on stdin)."""
     try:
@@ -566,7 +619,7 @@ def platform_tokens_set(settings: Settings, provider: str, fields_stdin: bool) -
 
 
 @platform_tokens.command("list")
-@click.pass_obj
+@pass_settings
 def platform_tokens_list(settings: Settings) -> None:
     """List the providers that have a platform default (metadata only)."""
     with operator_services(settings) as services:
@@ -578,7 +631,7 @@ def platform_tokens_list(settings: Settings) -> None:
 
 @platform_tokens.command("delete")
 @click.argument("provider")
-@click.pass_obj
+@pass_settings
 def platform_tokens_delete(settings: Settings, provider: str) -> None:
     """Delete the platform default for PROVIDER."""
     with operator_services(settings) as services:
@@ -596,13 +649,14 @@ def runner() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["env", "json"]), default="env", show_default=True
 )
-@click.pass_obj
+@pass_settings
 def runner_redeem(settings: Settings, grant: str, fmt: str) -> None:
     """Redeem a grant (as a job runner) and print the credential for the provider's SDK.
 
     The runner authenticates to Vault with VAULT_BRIDGE_RUNNER_ROLE_ID/SECRET_ID (AppRole
     vault-bridge-runner) or VAULT_TOKEN, and to vault-bridge at VAULT_BRIDGE_URL.
     """
+    from vault_bridge.connect import job_runner_client
     from vault_bridge.providers.catalog import load_catalog
     from vault_bridge.runtime.client import RunnerClient
 
@@ -611,7 +665,8 @@ def runner_redeem(settings: Settings, grant: str, fmt: str) -> None:
         raise Fail(
             "set VAULT_BRIDGE_RUNNER_ROLE_ID and VAULT_BRIDGE_RUNNER_SECRET_ID (or VAULT_TOKEN)"
         )
-    credential = RunnerClient(settings.bridge_url, vault).redeem(grant)
+    with contextlib.closing(vault):
+        credential = RunnerClient(settings.bridge_url, vault).redeem(grant)
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -637,7 +692,7 @@ def keys() -> None:
 
 
 @keys.command("list")
-@click.pass_obj
+@pass_settings
 def keys_list(settings: Settings) -> None:
     """List the signing key versions still accepted."""
     with operator_services(settings) as services:
@@ -649,7 +704,7 @@ def keys_list(settings: Settings) -> None:
 
 
 @keys.command("rotate")
-@click.pass_obj
+@pass_settings
 def keys_rotate(settings: Settings) -> None:
     """Add a new key version; new tokens use it, older ones stay valid until they expire."""
     with operator_services(settings) as services:

@@ -3,16 +3,21 @@ from stdin or a hidden prompt, lists that say when they are empty."""
 
 from __future__ import annotations
 
+import functools
 import getpass
 import json
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from vault_bridge.directory.users import User
-from vault_bridge.services import Services
+from vault_bridge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from vault_bridge.config import Settings
+    from vault_bridge.directory.users import User
+    from vault_bridge.services import Services
 
 
 class Fail(click.ClickException):
@@ -20,6 +25,37 @@ class Fail(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         click.echo(f"error: {self.message}", err=True)
+
+
+def pass_settings(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Call ``command`` with the settings as its first argument, read when a command runs (never
+    for ``--help``) and once per invocation.
+
+    They come from the process's environment, or from the mapping given as the group's ``obj``
+    (``cli.main(obj={...})``), in which case nothing of the process's environment is read.
+    """
+
+    @functools.wraps(command)
+    def with_settings(*args: Any, **kwargs: Any) -> Any:
+        from vault_bridge.config import Settings
+
+        root = click.get_current_context().find_root()
+        if not isinstance(root.obj, Settings):
+            root.obj = read_settings(root.obj)
+        return command(root.obj, *args, **kwargs)
+
+    return with_settings
+
+
+def read_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings from ``env`` (default: the environment); a one-line error when one is
+    malformed."""
+    from vault_bridge.config import Settings
+
+    try:
+        return Settings.from_env(env)
+    except ConfigError as exc:
+        raise Fail(str(exc)) from None
 
 
 def existing_user(services: Services, name: str) -> User:

@@ -12,13 +12,11 @@ from typing import Any
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from vault_bridge.errors import ConfigError as ConfigError  # raised here, kept importable here
+
 KEY_TYPES = {"ed25519": "EdDSA", "ecdsa-p256": "ES256"}
 PAT_PREFIX = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9_-]{0,14}[_-])?")
 DEFAULT_WORKERS = 2
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed."""
 
 
 def _env(var: str, default: Any, *, secret: bool = False) -> Any:

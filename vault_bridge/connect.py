@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from vault_bridge.config import Settings
 from vault_bridge.embedded import EmbeddedOpenBao
 from vault_bridge.vault.client import VaultClient
@@ -62,11 +64,12 @@ def job_runner_client(settings: Settings) -> VaultClient | None:
         return VaultClient(addr, token=settings.vault_token)
     if settings.embedded:
         admin = EmbeddedOpenBao(settings.data_dir, settings.embedded_port).admin_client()
-        sys_ = Sys(admin)
-        return VaultClient(
-            addr,
-            role_id=sys_.approle_role_id(settings.approle_mount, RUNNER_ROLE),
-            secret_id=sys_.approle_secret_id(settings.approle_mount, RUNNER_ROLE, ttl="10m"),
-            approle_mount=settings.approle_mount,
-        )
+        with contextlib.closing(admin):
+            sys_ = Sys(admin)
+            return VaultClient(
+                addr,
+                role_id=sys_.approle_role_id(settings.approle_mount, RUNNER_ROLE),
+                secret_id=sys_.approle_secret_id(settings.approle_mount, RUNNER_ROLE, ttl="10m"),
+                approle_mount=settings.approle_mount,
+            )
     return None

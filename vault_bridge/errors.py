@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 
+class ConfigError(ValueError):
+    """A setting is missing or malformed."""
+
+
 class VaultBridgeError(Exception):
     """Base of every error the service reports to a caller."""
 

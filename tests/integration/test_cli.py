@@ -1,30 +1,23 @@
-"""The vault-bridge CLI as operators run it: a real process, exit codes, one-line errors."""
+"""The vault-bridge CLI as operators run it: exit codes, one-line errors, tokens on stdout.
+
+The commands run in this process through the real command group (``run_cli``); a few run as
+processes of the installed console script (``run_process``), so that the entry point pip
+installs is tested as operators start it.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-import subprocess
-import sys
-from pathlib import Path
+import threading
 
 import jwt
 import pytest
 
 from tests.conftest import ISSUER
-from tests.helpers import free_port, free_port_pair, jws, unique_id
+from tests.helpers import free_port, free_port_pair, jws, run_cli, run_process, unique_id
 from vault_bridge.embedded import EmbeddedOpenBao
-
-CLI = [str(Path(sys.executable).parent / "vault-bridge")]
-
-
-def run_cli(*args: str, env: dict[str, str], stdin: str = "", check: bool = True):
-    result = subprocess.run(
-        [*CLI, *args], input=stdin, env=env, capture_output=True, text=True, timeout=60
-    )
-    if check:
-        assert result.returncode == 0, (result.stdout, result.stderr)
-    return result
 
 
 @pytest.fixture
@@ -248,3 +241,86 @@ def test_pats_create_restricted_to_organizations(cli_env, admin, make_user) -> N
         check=False,
     )
     assert refused.returncode == 1 and "not a member" in refused.stderr
+
+
+def test_the_installed_command_runs_as_a_process(cli_env, admin, make_user) -> None:
+    """The console script pip installed: a list, a token alone on stdout, a refusal's one line."""
+    account = make_user()
+    listed = run_process("users", "list", "--json", env=cli_env)
+    assert account.id in [u["id"] for u in json.loads(listed.stdout)]
+    created = run_process("pats", "create", account.id, "--name", "process", env=cli_env)
+    token = created.stdout.strip()
+    assert created.stdout == token + "\n" and token.startswith("vbpat_eyJ")
+    # stderr: the audit event (no VAULT_BRIDGE_AUDIT_LOG with VAULT_ADDR set), then the summary
+    assert created.stderr.splitlines()[-1].startswith("created token ")
+    assert token not in created.stderr
+    assert admin.tokens.verify(token).user == account.id
+    refused = run_process(
+        "pats", "create", "no-such-user-q", "--name", "x", env=cli_env, check=False
+    )
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr == "error: no such user: no-such-user-q\n"
+
+
+def _state_of_the_process() -> dict[str, object]:
+    """What a command could leave behind in this process: logging handlers, threads, environment."""
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    return {
+        "handlers": {
+            logger.name: list(logger.handlers)
+            for logger in loggers
+            if isinstance(logger, logging.Logger)
+        },
+        "threads": set(threading.enumerate()),
+        "environ": dict(os.environ),
+    }
+
+
+def _tokens_of(admin_client, marker: str, known: set[str]) -> list[str]:
+    """The accessors, not in ``known``, of live tokens that logged in with a secret-id tagged
+    with ``marker`` (a token that ends between the listing and its lookup is not live)."""
+    from vault_bridge.vault.client import VaultForbidden, VaultInvalidRequest
+
+    found = []
+    for accessor in set(admin_client.list("auth/token/accessors")) - known:
+        try:
+            looked = admin_client.write("auth/token/lookup-accessor", {"accessor": accessor})
+        except (VaultForbidden, VaultInvalidRequest):
+            continue
+        if (((looked or {}).get("data") or {}).get("meta") or {}).get("marker") == marker:
+            found.append(accessor)
+    return found
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("users", "list"), ("pats", "list", "no-such-user-q"), ("keys", "list"), ("doctor",)],
+)
+def test_a_command_leaves_the_process_as_it_found_it(
+    bao, admin_client, service_settings, args
+) -> None:
+    """Run in-process, a command (successful or refused) leaves no logging handler, thread or
+    environment variable behind, and revokes the Vault token it logged in for at exit."""
+    from vault_bridge.bootstrap import SERVICE_ROLE
+
+    marker = unique_id("leak")
+    secret = admin_client.write(
+        f"auth/approle/role/{SERVICE_ROLE}/secret-id",
+        {"metadata": json.dumps({"marker": marker}), "num_uses": 10},
+    )["data"]["secret_id"]
+    env = {
+        "VAULT_ADDR": bao.addr,
+        "VAULT_BRIDGE_ROLE_ID": service_settings.role_id,
+        "VAULT_BRIDGE_SECRET_ID": secret,
+        "VAULT_BRIDGE_ISSUER": ISSUER,
+    }
+    known = set(admin_client.list("auth/token/accessors"))
+    before = _state_of_the_process()
+    result = run_cli(*args, env=env, check=False)
+    assert result.returncode in (0, 1), result
+    assert _state_of_the_process() == before
+    used = admin_client.write(
+        f"auth/approle/role/{SERVICE_ROLE}/secret-id/lookup", {"secret_id": secret}
+    )["data"]
+    assert used["secret_id_num_uses"] < 10  # the command did log in with it
+    assert _tokens_of(admin_client, marker, known) == []

@@ -1,6 +1,6 @@
-"""The CLI's conventions, run as a real process against the real OpenBao: unknown accounts are
-errors, empty lists say so, repeated revocations say so, options are named in their errors, and
-passwords are asked for (hidden, twice) at a terminal."""
+"""The CLI's conventions against the real OpenBao: unknown accounts are errors, empty lists say
+so, repeated revocations say so, options are named in their errors, and passwords are asked for
+(hidden, twice) at a terminal, where the command runs as a real process."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from tests.helpers import unique_id
-from tests.integration.test_cli import CLI, cli_env, run_cli  # noqa: F401 (cli_env: a fixture)
+from tests.helpers import CLI, run_cli, unique_id
+from tests.integration.test_cli import cli_env  # noqa: F401 (a fixture)
 
 PASSWORD = "a-long-password"
 

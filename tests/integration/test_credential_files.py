@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.integration.test_cli import run_cli
+from tests.helpers import run_cli
 from vault_bridge.bootstrap import RUNNER_POLICY, RUNNER_ROLE, SERVICE_POLICY, SERVICE_ROLE
 from vault_bridge.config import Settings
 from vault_bridge.vault.client import VaultClient, VaultError

@@ -244,21 +244,12 @@ def test_concurrent_role_changes_lose_nothing(org_api, make_user, make_app) -> N
 
 
 def test_cli_orgs_commands(make_user, bao, admin_client) -> None:
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
+    from tests.helpers import run_cli
 
-    cli = str(Path(sys.executable).parent / "vault-bridge")
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": "/tmp",
-        "VAULT_ADDR": bao.addr,
-        "VAULT_TOKEN": admin_client.token,
-    }
+    env = {"VAULT_ADDR": bao.addr, "VAULT_TOKEN": admin_client.token}
 
     def run(*args: str, ok: bool = True):
-        result = subprocess.run([cli, *args], env=env, capture_output=True, text=True, timeout=60)
+        result = run_cli(*args, env=env, check=False)
         assert (result.returncode == 0) == ok, (result.stdout, result.stderr)
         return result
 

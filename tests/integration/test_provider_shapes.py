@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from tests.integration.test_cli import CLI
+from tests.helpers import run_cli
 from tests.integration.test_providers import put, valid_credentials
 from vault_bridge.providers.catalog import load_catalog
 
@@ -162,14 +162,9 @@ def test_the_cli_follows_the_same_rule(bao, admin_client, admin) -> None:
     key = valid_credentials()["ionq"]["api_key"]
 
     def set_default(value: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*CLI, "platform-tokens", "set", "ionq", "--fields-stdin"],
-            input=json.dumps({"api_key": value}),
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        fields = json.dumps({"api_key": value})
+        args = ("platform-tokens", "set", "ionq", "--fields-stdin")
+        return run_cli(*args, env=env, stdin=fields, check=False)
 
     try:
         refused = set_default(key[:8] + "\n" + key[8:])
@@ -181,4 +176,4 @@ def test_the_cli_follows_the_same_rule(bao, admin_client, admin) -> None:
             "api_key": key
         }
     finally:
-        subprocess.run([*CLI, "platform-tokens", "delete", "ionq"], env=env, capture_output=True)
+        run_cli("platform-tokens", "delete", "ionq", env=env, check=False)

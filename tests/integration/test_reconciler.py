@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.helpers import Api, eventually, unique_id
+from tests.helpers import CLI, Api, eventually, run_cli, unique_id
 from vault_bridge.bootstrap import RECONCILER_ROLE
 from vault_bridge.directory.reconciler import PolicyReconciler, ReconcileLoop
 from vault_bridge.vault.client import VaultClient
@@ -191,17 +189,13 @@ def test_reconcile_command_once_with_its_own_approle(
         "VAULT_BRIDGE_RECONCILER_ROLE_ID": sys_.approle_role_id("approle", RECONCILER_ROLE),
         "VAULT_BRIDGE_RECONCILER_SECRET_ID": sys_.approle_secret_id("approle", RECONCILER_ROLE),
     }
-    cli = str(Path(sys.executable).parent / "vault-bridge")
-    result = subprocess.run(
-        [cli, "reconcile", "--once"], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_cli("reconcile", "--once", env=env)
     assert f"wrote policy vault-bridge-org-{org}-maintain" in result.stdout
     assert policies_in_place(admin_client, base_settings, org)
     delete_org(api, org)
     # the loop: started, it reconciles the deletion, and stops on SIGTERM
     loop = subprocess.Popen(
-        [cli, "reconcile"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*CLI, "reconcile"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         eventually(lambda: no_policies(admin_client, org), timeout=20, interval=0.2)

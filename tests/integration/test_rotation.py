@@ -75,11 +75,13 @@ def test_the_old_token_works_until_the_grace_period_ends_on_every_replica(
     api.login(account)
     old = api.new_pat("rolling")
     clients = [replica_a.test_client(), replica_b.test_client()]
+    asked = time.time()
     new = rotate(api, old["id"], grace_seconds=4).get_json()
+    answered = time.time()
     pending = {r["id"]: r for r in api.client.get(TOKENS).get_json()}[old["id"]]
     assert pending["state"] == "active" and pending["rotated_to"] == new["id"]
     ends = parse_iso(pending["grace_until"]).timestamp()
-    assert 2.9 <= ends - time.time() <= 4.1
+    assert asked + 4 - 1 <= ends <= answered + 4 + 1  # four seconds from the rotation (whole s)
     clients.append(make_app().test_client())  # started during the grace period: reads the log
     checked = 0
     while time.time() < ends - 0.3:  # both tokens work during the grace period, everywhere
@@ -88,7 +90,7 @@ def test_the_old_token_works_until_the_grace_period_ends_on_every_replica(
             assert status(client, new["token"]) == 200
         checked += 1
         time.sleep(0.2)
-    assert checked >= 3
+    assert checked >= 1  # a loaded machine may take most of the grace period to build an app
     while time.time() < ends + 1.0:
         time.sleep(0.05)
     for client in clients:  # at most the revocation bound (1 s) after the end

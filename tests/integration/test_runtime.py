@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import Api, pat_headers, unique_id
+from tests.helpers import Api, pat_headers, run_cli, unique_id
 from vault_bridge.runtime.client import RunnerClient, RunnerError, unwrap
 from vault_bridge.runtime.grants import Grant
 from vault_bridge.vault.client import VaultClient, VaultError
@@ -279,41 +276,19 @@ def test_grant_and_redeem_are_audited_without_secrets(world, runner_vault, base_
 
 
 def test_runner_cli_prints_environment_or_json(world, bao, runner_vault) -> None:
-    cli = str(Path(sys.executable).parent / "vault-bridge")
     env = {
-        "PATH": os.environ["PATH"],
-        "HOME": "/tmp",
         "VAULT_ADDR": bao.addr,
         "VAULT_TOKEN": runner_vault.token,
         "VAULT_BRIDGE_URL": world["server"].url,
     }
     client = world["app"].test_client()
     first = grant(client, world["token"]).get_json()["grant"]
-    out = subprocess.run(
-        [cli, "runner", "redeem", "--grant", first],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
+    out = run_cli("runner", "redeem", "--grant", first, env=env)
     assert out.stdout.strip() == f"export IONQ_API_KEY={IONQ_KEY}"
     second = grant(client, world["token"], org=world["org"]).get_json()["grant"]
-    out = subprocess.run(
-        [cli, "runner", "redeem", "--grant", second, "--format", "json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = run_cli("runner", "redeem", "--grant", second, "--format", "json", env=env)
     assert json.loads(out.stdout)["fields"] == {"api_key": ORG_IONQ_KEY}
-    again = subprocess.run(
-        [cli, "runner", "redeem", "--grant", second],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = run_cli("runner", "redeem", "--grant", second, env=env, check=False)
     assert (
         again.returncode == 1
         and "redeemed already" in again.stderr

@@ -8,6 +8,7 @@ which logs in, retries once after a fresh login, and turns hvac's exceptions int
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -194,6 +195,27 @@ class VaultClient:
             raise VaultError("Vault answered an AppRole login without a token")
         return auth
 
+    def close(self) -> None:
+        """Revoke the token this client logged in for and close its connections.
+
+        A token it was given (VAULT_TOKEN) belongs to the caller and is left as it is. A failed
+        revocation is not an error: the token still ends with its TTL. Used again, the client
+        logs in anew.
+        """
+        with self._lock:
+            token = self._hvac.token if self._role_id else ""
+            if token:
+                self._hvac.token = ""
+                self._token_expires = -1.0
+        if token:
+            self._revoke(token)
+        self._session.close()
+
+    def _revoke(self, token: str) -> None:
+        """Revoke a token this client logged in for; a token already gone is no error."""
+        with contextlib.suppress(VaultBridgeError):
+            self.call(lambda vault: vault.auth.token.revoke_self(), token=token)
+
     # -- calls ---------------------------------------------------------------------------------
 
     def call(
@@ -212,16 +234,22 @@ class VaultClient:
         return self._run(operation, self._hvac, login_again=bool(self._role_id))
 
     def _run(self, operation: Operation, vault: hvac.Client, *, login_again: bool) -> JSON | None:
+        used = vault.token
         try:
             return _body(operation(vault))
         except hvac.exceptions.InvalidPath:
             return None
         except hvac.exceptions.Forbidden as exc:
             if login_again:
-                # our token may have expired or been revoked: log in again, once
+                # our token may have expired or been revoked: log in again, once; when another
+                # thread already did, just try again with its token
                 with self._lock:
-                    self._token_expires = -1.0  # no renewal: a fresh login
+                    refused = used if used and self._hvac.token == used else ""
+                    if refused:
+                        self._token_expires = -1.0  # no renewal: a fresh login
                 self._ensure_login()
+                if refused and refused != self._hvac.token:
+                    self._revoke(refused)  # it may still be valid: leave no live token behind
                 return self._run(operation, vault, login_again=False)
             raise VaultForbidden(f"Vault denied {_where(exc)}") from None
         except hvac.exceptions.InvalidRequest as exc:

@@ -19,6 +19,7 @@ RUNNER_POLICY = "vault-bridge-runner"
 RECONCILER_POLICY = "vault-bridge-reconciler"
 USER_POLICY = "vault-bridge-user"
 ADMIN_ROLE = "vault-bridge-admin"  # the embedded OpenBao's local administrator
+APPROLE_NAMES = (SERVICE_ROLE, RUNNER_ROLE, RECONCILER_ROLE)  # what bootstrap creates
 
 # -- organizations: one identity group per role, two policies ------------------------------
 
