@@ -98,6 +98,7 @@ def group_of(nodeid: str) -> str:
     return next((group for folder, group in GROUPS.items() if nodeid.startswith(folder)), nodeid)
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: unknown under ``-p no:xdist``
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadgroup`` with the groups above.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,6 @@ import pytest
 from tests.browser import chromium
 
 FLAGS = [
-    "--headless=new",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -20,6 +19,7 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+VIEWPORT = {"width": 1200, "height": 900}
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -31,19 +31,39 @@ def browser() -> Iterator[Any]:
         executable = chromium.executable(playwright)
         if executable is None:
             pytest.fail(chromium.missing_message(chromium.configured()), pytrace=False)
-        browser = playwright.chromium.launch(executable_path=executable, args=FLAGS, headless=True)
+        # the full browser needs the new headless mode; a headless shell is headless by build
+        mode = [] if chromium.is_headless_shell(executable) else ["--headless=new"]
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=[*mode, *FLAGS], headless=True
+        )
         yield browser
         browser.close()
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    context.grant_permissions(["clipboard-read", "clipboard-write"])
-    page = context.new_page()
-    page.set_default_timeout(20_000)  # generous: a loaded machine renders slowly
-    yield page
-    context.close()
+def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """Open a page in a browser context of its own per call (``options`` for the context); every
+    context is closed after the test, whatever happened."""
+    contexts: list[Any] = []
+
+    def open_page(**options: Any) -> Any:
+        context = browser.new_context(**{"viewport": VIEWPORT, **options})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(20_000)  # generous: a loaded machine renders slowly
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: Callable[..., Any]) -> Any:
+    """A page of its own browser context, allowed to use the clipboard."""
+    page = new_page()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    return page
 
 
 @pytest.fixture

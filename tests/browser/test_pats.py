@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from tests.browser.test_ui import sign_in
+from tests.browser.session import sign_in
 from tests.helpers import Account, eventually, unique_id
 
 PAGE = "/settings/personal-access-tokens"
@@ -180,12 +180,9 @@ def test_regenerate_with_a_grace_period_shows_the_new_token_once(page, live, mak
     assert with_token(server.url, new) == 401 and with_token(server.url, newest) == 200
 
 
-def test_inactive_tokens_search_sort_and_revoke_all(browser, live, make_user, shot) -> None:
+def test_inactive_tokens_search_sort_and_revoke_all(new_page, live, make_user, shot) -> None:
     server = live()
     account = make_user("pi")
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    sign_in(page, server.url, account)
     api = Client(server.url, account)
     for name, scopes in (
         ("alpha", ["api"]),
@@ -195,7 +192,8 @@ def test_inactive_tokens_search_sort_and_revoke_all(browser, live, make_user, sh
         assert api.call("POST", TOKENS, json={"name": name, "scopes": scopes}).status_code == 201
     gone = api.call("POST", TOKENS, json={"name": "old laptop", "scopes": ["api"]}).json()
     assert api.call("DELETE", f"{TOKENS}/{gone['id']}").status_code == 204
-    page.goto(f"{server.url}{PAGE}")
+    page = new_page()
+    sign_in(page, server.url, account, to=PAGE)
 
     names = page.locator("#token-table tbody tr:not([hidden]) td:first-child strong")
     page.get_by_label("Search tokens").fill("BRA")
@@ -224,17 +222,15 @@ def test_inactive_tokens_search_sort_and_revoke_all(browser, live, make_user, sh
     assert api.tokens() == []
     assert len(api.tokens("inactive")) == 4
     assert page.get_by_role("link", name="Revoke all").count() == 0
-    context.close()
 
 
-def test_search_and_sort_work_without_javascript(browser, live, make_user) -> None:
+def test_search_and_sort_work_without_javascript(new_page, live, make_user) -> None:
     server = live()
     account = make_user("pn")
     api = Client(server.url, account)
     for name in ("mercury", "venus", "earth"):
         assert api.call("POST", TOKENS, json={"name": name, "scopes": ["api"]}).status_code == 201
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
+    page = new_page(viewport=None, java_script_enabled=False)
     sign_in(page, server.url, account)
     names = page.locator("#token-table tbody td:first-child strong")
     page.get_by_label("Sort by").select_option("name")
@@ -243,7 +239,6 @@ def test_search_and_sort_work_without_javascript(browser, live, make_user) -> No
     page.get_by_label("Search tokens").fill("VEN")
     page.get_by_role("button", name="Apply").click()
     assert "q=VEN" in page.url and names.all_inner_texts() == ["venus"]
-    context.close()
 
 
 def test_a_notice_names_the_tokens_that_expire_within_7_days(page, live, make_user, shot):
@@ -269,7 +264,7 @@ def test_a_notice_names_the_tokens_that_expire_within_7_days(page, live, make_us
 
 
 def test_owners_see_and_block_members_tokens_used_in_the_organization(
-    browser, live, make_app, make_user, shot
+    new_page, live, make_app, make_user, shot
 ) -> None:
     app = make_app()
     server = live(app)
@@ -288,10 +283,8 @@ def test_owners_see_and_block_members_tokens_used_in_the_organization(
     assert with_token(server.url, token, org) == 200
     app.extensions["vault_bridge"].tokens.flush_last_used(force=True)
 
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    sign_in(page, server.url, owner)
-    page.goto(f"{server.url}/organizations/{org}")
+    page = new_page()
+    sign_in(page, server.url, owner, to=f"/organizations/{org}")
     page.get_by_role("link", name="Members' personal access tokens").click()
     row = page.locator("#org-token-table tbody tr", has_text="lab jobs")
     assert member.id in row.inner_text() and "api" in row.inner_text()
@@ -304,13 +297,11 @@ def test_owners_see_and_block_members_tokens_used_in_the_organization(
     assert with_token(server.url, token) == 200  # it keeps working elsewhere
     row.get_by_role("button", name=f"Unblock lab jobs of {member.id}").click()
     assert with_token(server.url, token, org) == 200
-    context.close()
+    page.context.close()
 
     # a maintainer neither sees the link nor reaches the page
-    context = browser.new_context()
-    page = context.new_page()
-    sign_in(page, server.url, member)
-    page.goto(f"{server.url}/organizations/{org}")
+    page = new_page(viewport=None)
+    sign_in(page, server.url, member, to=f"/organizations/{org}")
     assert page.get_by_role("link", name="Members' personal access tokens").count() == 0
     answer = page.goto(f"{server.url}/organizations/{org}/personal-access-tokens")
     assert answer.status == 403
@@ -324,7 +315,6 @@ def test_owners_see_and_block_members_tokens_used_in_the_organization(
     )
     assert status == 403
     assert with_token(server.url, token, org) == 200
-    context.close()
 
 
 def test_a_token_reported_as_leaked_is_a_security_notice_on_the_page(

@@ -7,15 +7,16 @@ person to look at, and each must fit its width: nothing may scroll sideways.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from tests.browser.conftest import ARTIFACTS
-from tests.browser.test_ui import sign_in
-from tests.helpers import Account, unique_id
+from tests.browser.session import fill_in_the_sign_in_form
+from tests.conftest import accounts
+from tests.helpers import Account, LiveServer, unique_id
 
 WIDTHS = (1280, 375)
 SCREENS = ARTIFACTS / "screens"
@@ -31,8 +32,19 @@ class Scene:
     org: str
 
 
-@pytest.fixture
-def scene(admin, make_user, live) -> Scene:
+@pytest.fixture(scope="module")
+def scene(admin, password_hash, module_app) -> Iterator[Scene]:
+    """Built once for both widths: the test only looks (each form it sends is refused)."""
+    with accounts(admin, password_hash) as make_user:
+        server = LiveServer(module_app)
+        try:
+            yield build_scene(admin, make_user, server.url)
+        finally:
+            server.stop()
+
+
+def build_scene(admin: Any, make_user: Callable[..., Account], url: str) -> Scene:
+    """Accounts, tokens, provider tokens and an organization with members, through the service."""
     owner = make_user("screens", display_name="Maximiliane Oberhauser-Wittgenstein")
     member = make_user("collaborator-long-name", display_name="Grace Hopper")
     viewer = make_user("viewer", display_name="Ada Lovelace")
@@ -79,7 +91,7 @@ def scene(admin, make_user, live) -> Scene:
         {"access_key_id": "AKIA" + "X" * 16, "secret_access_key": "s" * 40, "region": "eu-west-2"},
         member.id,
     )
-    return Scene(live().url, owner, member, org)
+    return Scene(url, owner, member, org)
 
 
 @pytest.fixture(params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])
@@ -117,7 +129,7 @@ def test_every_page_fits_and_is_captured(scene: Scene, phone_or_desktop) -> None
     base, org = scene.url, scene.org
     page.goto(f"{base}/login")
     look(page, "login", width)
-    sign_in(page, base, scene.owner)
+    fill_in_the_sign_in_form(page, scene.owner)
     look(page, "pats", width)
 
     page.locator("input[name=scopes][value=api]").uncheck()

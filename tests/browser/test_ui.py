@@ -5,15 +5,8 @@ from __future__ import annotations
 import requests
 from playwright.sync_api import expect
 
-from tests.helpers import Account, eventually, unique_id
-
-
-def sign_in(page, base: str, account: Account) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(account.id)
-    page.get_by_label("Password").fill(account.password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/settings/personal-access-tokens")
+from tests.browser.session import sign_in, sign_in_with_the_form
+from tests.helpers import eventually, unique_id
 
 
 def test_pat_lifecycle_in_the_browser(page, live, make_user, shot) -> None:
@@ -26,7 +19,7 @@ def test_pat_lifecycle_in_the_browser(page, live, make_user, shot) -> None:
     page.get_by_label("Password").fill("wrong password!")
     page.get_by_role("button", name="Sign in").click()
     assert page.get_by_role("alert").inner_text() == "Wrong username or password."
-    sign_in(page, server.url, account)
+    sign_in_with_the_form(page, server.url, account)
     assert "No tokens yet" in page.content()
     shot(page, "02-pats-empty")
 
@@ -108,17 +101,16 @@ def test_provider_tokens_add_replace_remove_never_show_the_secret(
     assert "not configured" in page.locator("#provider-ionq").inner_text()
 
 
-def test_organization_roles_in_the_browser(browser, live, make_user, shot) -> None:
+def test_organization_roles_in_the_browser(new_page, live, make_user, shot) -> None:
     server = live()
     owner, maint, viewer = make_user("uo"), make_user("um"), make_user("uv")
     org = unique_id("uiorg")
-    pages = {}
-    for name, account in (("owner", owner), ("maint", maint), ("viewer", viewer)):
-        context = browser.new_context(viewport={"width": 1200, "height": 900})
-        pages[name] = context.new_page()
-        sign_in(pages[name], server.url, account)
+    pages = {name: new_page() for name in ("owner", "maint", "viewer")}
+    # everyone is signed in first: the sessions see memberships granted after their start
+    sign_in(pages["owner"], server.url, owner, to="/organizations")
+    sign_in(pages["maint"], server.url, maint, to=None)
+    sign_in(pages["viewer"], server.url, viewer, to=None)
     page = pages["owner"]
-    page.goto(f"{server.url}/organizations")
     shot(page, "07-orgs-empty")
     page.get_by_label("Identifier").fill(org)
     page.get_by_label("Display name").fill("Acme Quantum")
@@ -192,8 +184,7 @@ def test_csrf_and_sign_out(page, live, make_user) -> None:
 def test_error_pages_and_narrow_screens(page, live, make_user, shot) -> None:
     server = live()
     account = make_user("ue")
-    sign_in(page, server.url, account)
-    response = page.goto(f"{server.url}/organizations/not-mine-at-all")
+    response = sign_in(page, server.url, account, to="/organizations/not-mine-at-all")
     assert response.status == 404 and "Not found" in page.content()
     shot(page, "10-error-404")
     page.set_viewport_size({"width": 375, "height": 800})
@@ -215,7 +206,7 @@ def test_pages_work_under_a_csp_without_inline_script(page, live, make_user) -> 
             violations.append(message.text) if "Content Security Policy" in message.text else None
         ),
     )
-    sign_in(page, server.url, account)
+    sign_in_with_the_form(page, server.url, account)  # the sign-in page is checked too
     assert page.locator("#custom-date").is_hidden()
     page.get_by_label("Expires").select_option("custom")
     assert page.locator("#custom-date").is_visible()  # toggled by app.js
@@ -251,15 +242,14 @@ def test_account_switcher_follows_the_page_and_keeps_its_kind(page, live, admin,
     first, second = unique_id("alpha"), unique_id("beta")
     admin.orgs.create(first, "Alpha Lab", user, actor=account.id)
     admin.orgs.create(second, "Beta Lab", admin.directory.get_user(account.id), actor=account.id)
-    sign_in(page, server.url, account)
+    # an organization's page, reached by its address: the header and the sidebar say so
+    sign_in(page, server.url, account, to=f"/organizations/{first}/provider-access-tokens")
     switcher = page.get_by_label("Account", exact=True)
     sidebar = page.get_by_role("navigation", name="Settings")
 
     def provider_link() -> str:
         return sidebar.get_by_role("link", name="Provider Access Tokens").get_attribute("href")
 
-    # an organization's page, reached by its address: the header and the sidebar say so
-    page.goto(f"{server.url}/organizations/{first}/provider-access-tokens")
     assert switcher.input_value() == first
     assert provider_link() == f"/organizations/{first}/provider-access-tokens"
     assert sidebar.get_by_role("link", name="Members").get_attribute("href") == (
@@ -296,8 +286,7 @@ def test_a_sole_owner_sees_why_they_cannot_leave(page, live, admin, make_user) -
     org = unique_id("leave")
     admin.orgs.create(org, "Leave Lab", admin.directory.get_user(owner.id), actor=owner.id)
     admin.orgs.set_member(org, other.id, "viewer", actor=owner.id)
-    sign_in(page, server.url, owner)
-    page.goto(f"{server.url}/organizations/{org}")
+    sign_in(page, server.url, owner, to=f"/organizations/{org}")
     leave = page.get_by_role("button", name="Leave")
     assert leave.is_disabled()
     reason = "You are the only owner: make another member an owner first."
@@ -330,8 +319,7 @@ def test_forms_keep_secrets_show_every_error_and_say_the_rules(
     admin.providers.put(
         "users", account.id, "dwave-leap", {"token": token, "region": "na-west-1"}, account.id
     )
-    sign_in(page, server.url, account)
-    page.goto(f"{server.url}/settings/provider-access-tokens")
+    sign_in(page, server.url, account, to="/settings/provider-access-tokens")
     # only the region changes: the stored token is kept, and the form says it will be
     card = page.locator("#provider-dwave-leap")
     card.get_by_text("Replace D-Wave Leap token").click()
