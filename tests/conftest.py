@@ -362,7 +362,7 @@ def accounts(admin: Services, password_hash: str) -> Iterator[Callable[..., Acco
 
 @pytest.fixture
 def make_user(admin: Services, password_hash: str) -> Iterator[Callable[..., Account]]:
-    """Create accounts; deleted again after the test."""
+    """Create accounts; gone again after the test (see ``accounts``)."""
     with accounts(admin, password_hash) as build:
         yield build
 

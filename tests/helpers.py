@@ -161,7 +161,7 @@ class LiveServer:
 
 
 # The console script pip installed beside this interpreter: for the tests that need a real process.
-CLI = [str(Path(sys.executable).parent / "vault-bridge")]
+CLI = str(Path(sys.executable).parent / "vault-bridge")
 
 
 def run_cli(
@@ -200,7 +200,7 @@ def run_process(
 ) -> subprocess.CompletedProcess[str]:
     """Run a ``vault-bridge`` command as a process of the installed console script."""
     done = subprocess.run(
-        [*CLI, *args], input=stdin, env=dict(env), capture_output=True, text=True, timeout=60
+        [CLI, *args], input=stdin, env=dict(env), capture_output=True, text=True, timeout=60
     )
     if check:
         assert done.returncode == 0, (done.stdout, done.stderr)

@@ -117,7 +117,7 @@ def run_at_terminal(args: list[str], env: dict[str, str], answers: list[str]) ->
     """Run the CLI with a pseudo-terminal as its terminal; answer each prompt; all it showed."""
     leader, follower = pty.openpty()
     process = subprocess.Popen(
-        [*CLI, *args],
+        [CLI, *args],
         stdin=follower,
         stdout=follower,
         stderr=follower,

@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers import eventually, free_port, free_port_pair
+from tests.helpers import CLI, eventually, free_port, free_port_pair
 from vault_bridge.embedded import EmbeddedOpenBao, bao_binary
 
-CLI = str(Path(sys.executable).parent / "vault-bridge")
 pytestmark = pytest.mark.slow
 
 

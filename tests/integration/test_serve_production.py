@@ -15,12 +15,11 @@ import pytest
 import requests
 
 from tests.conftest import ISSUER
-from tests.helpers import eventually, free_port
+from tests.helpers import CLI, eventually, free_port
 from vault_bridge.bootstrap import SERVICE_ROLE
 from vault_bridge.vault.sys import Sys
 
 pytestmark = pytest.mark.slow
-CLI = str(Path(sys.executable).parent / "vault-bridge")
 
 
 class Serve:

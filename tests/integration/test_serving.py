@@ -5,21 +5,18 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import ISSUER
-from tests.helpers import Account, eventually, free_port
+from tests.helpers import CLI, Account, eventually, free_port
 from vault_bridge.bootstrap import SERVICE_ROLE
 from vault_bridge.vault.client import VaultClient, VaultForbidden
 from vault_bridge.vault.sys import Sys
 
 pytestmark = pytest.mark.slow
-CLI = str(Path(sys.executable).parent / "vault-bridge")
 
 
 def test_gunicorn_workers_share_revocations_through_vault(
