@@ -195,7 +195,7 @@ def test_reconcile_command_once_with_its_own_approle(
     delete_org(api, org)
     # the loop: started, it reconciles the deletion, and stops on SIGTERM
     loop = subprocess.Popen(
-        [*CLI, "reconcile"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [CLI, "reconcile"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         eventually(lambda: no_policies(admin_client, org), timeout=20, interval=0.2)
