@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,11 +85,18 @@ def test_says_in_one_line_what_to_install_when_nothing_works(nothing_installed: 
     assert "apt-get install chromium" in errors[0] and "playwright install chromium" in errors[0]
 
 
+def child_pytest_env() -> dict[str, str]:
+    """This environment without the options given to the outer run (``PYTEST_ADDOPTS``): the
+    child pytest's output is read line by line, whatever the outer run was asked to print."""
+    return {name: value for name, value in os.environ.items() if name != "PYTEST_ADDOPTS"}
+
+
 def test_browser_tests_fail_with_that_line_not_skip(nothing_installed: Path) -> None:
     test = "tests/browser/test_ui.py::test_csrf_and_sign_out"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "0", test],
         cwd=ROOT,
+        env=child_pytest_env(),
         capture_output=True,
         text=True,
         timeout=120,
@@ -160,6 +168,7 @@ def test_the_browser_tests_load_without_xdist() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", *plugins, "--collect-only", "-q", "tests/browser"],
         cwd=ROOT,
+        env=child_pytest_env(),
         capture_output=True,
         text=True,
         timeout=120,
