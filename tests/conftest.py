@@ -173,10 +173,12 @@ def base_settings(bao: EmbeddedOpenBao) -> Settings:
         vault_addr=bao.addr,
         audit_log=str(bao.root.parent / "vault-bridge-audit.jsonl"),
         issuer=ISSUER,
-        denylist_poll_interval=0.1,
+        denylist_poll_interval=0.25,
         denylist_max_staleness=2.0,
         directory_cache_ttl=0.5,
-        last_used_interval=0.5,
+        # uses are written when a test flushes them or at the replica's own pace; the tests of
+        # the background writer set a short interval themselves
+        last_used_interval=60.0,
     )
 
 

@@ -245,8 +245,8 @@ def test_last_used_at_is_reported_without_a_vault_write_per_request(
     for _ in range(50):
         assert anon.get("/api/v1/user", headers=pat_headers(created["token"])).status_code == 200
     elapsed = time.monotonic() - started
-    # the background thread polls the denylist meanwhile (10/s in tests) and writes last-used
-    # times (a read and a write every 0.5 s), perhaps re-reads the keys; requests add nothing
+    # the background threads poll the denylist meanwhile (10/s in tests), perhaps write
+    # last-used times or re-read the keys; requests add nothing
     assert services.client.calls - before <= elapsed * (10 + 4) + 4
     listed = api.client.get("/api/v1/user/personal-access-tokens").get_json()
     assert listed[0]["last_used_at"] is not None

@@ -57,7 +57,7 @@ def test_a_revoked_token_stays_refused_through_and_past_its_expiry_on_every_repl
 
 @pytest.mark.slow
 def test_the_revocation_bound_holds_while_the_replica_is_busy(make_app, make_user) -> None:
-    replica_a, replica_b = make_app(), make_app()
+    replica_a, replica_b = make_app(), make_app(last_used_interval=0.5)  # B flushes in the test
     account = make_user()
     services_a = replica_a.extensions["vault_bridge"]
     victim = services_a.tokens.issue(account.id, "victim", ["api"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from tests.helpers import Account, eventually, pat_headers
+from tests.helpers import Account, Api, eventually, pat_headers
 from vault_bridge.services import Services
 from vault_bridge.tokens.usage import UsageTracker
 from vault_bridge.tokens.verify import VerifiedToken, Verifier
@@ -70,13 +70,15 @@ def test_a_flush_writes_each_user_once_whatever_the_number_of_tokens(
 
 
 def test_uses_are_written_in_the_background_by_their_own_thread(
-    api, app, user: Account, admin: Services
+    make_app, user: Account, admin: Services
 ) -> None:
+    app = make_app(last_used_interval=0.5)
+    api = Api(app.test_client())
     api.login(user)
     created = api.new_pat()
     anon = app.test_client()
     assert anon.get("/api/v1/user", headers=pat_headers(created["token"])).status_code == 200
-    # written by the replica's own thread (the test interval is 0.5 s); read by another service
+    # written by the replica's own thread (every 0.5 s here); read by another service
     eventually(lambda: admin.tokens.list(user.id)[0]["last_used_at"] is not None, timeout=3.0)
     assert any(t.name == "vault-bridge-last-used" for t in __import__("threading").enumerate())
 
