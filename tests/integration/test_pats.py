@@ -245,7 +245,7 @@ def test_last_used_at_is_reported_without_a_vault_write_per_request(
     for _ in range(50):
         assert anon.get("/api/v1/user", headers=pat_headers(created["token"])).status_code == 200
     elapsed = time.monotonic() - started
-    # the background threads poll the denylist meanwhile (10/s in tests), perhaps write
+    # the background threads poll the denylist meanwhile (4/s in tests), perhaps write
     # last-used times or re-read the keys; requests add nothing
     assert services.client.calls - before <= elapsed * (10 + 4) + 4
     listed = api.client.get("/api/v1/user/personal-access-tokens").get_json()

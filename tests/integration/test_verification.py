@@ -220,7 +220,7 @@ def test_unknown_kid_does_not_hammer_vault(app, forge) -> None:
     for _ in range(30):
         assert_401(client, token)
     elapsed = time.monotonic() - started
-    # a key refresh at most every 0.25 s, plus the background denylist polls (10/s in tests) and
+    # a key refresh at most every 0.25 s, plus the background denylist polls (4/s in tests) and
     # perhaps one scheduled key refresh: bounded by the time taken, not by the 30 requests
     assert services.client.calls - before <= elapsed * (4 + 10) + 3
 
