@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import socket
 import subprocess
@@ -205,3 +206,30 @@ def run_process(
     if check:
         assert done.returncode == 0, (done.stdout, done.stderr)
     return done
+
+
+class AuditTail:
+    """The requests an OpenBao's file audit device logs from now on (path and operation).
+
+    The log may be rotated meanwhile (``audit.log`` -> ``audit.log.1``): the rest of the
+    rotated file is read first.
+    """
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.offset = log.stat().st_size
+
+    def requests(self) -> list[tuple[str, str]]:
+        """``(operation, path)`` of every request logged since this tail was made."""
+        size = self.log.stat().st_size
+        parts = [self.log.read_bytes()[self.offset :]]
+        if size < self.offset:  # rotated: the rest of the old file, then all of the new one
+            rotated = self.log.with_name(self.log.name + ".1")
+            parts = [rotated.read_bytes()[self.offset :], self.log.read_bytes()]
+        seen = []
+        for line in b"".join(parts).split(b"\n")[:-1]:  # a line still being written waits
+            entry = json.loads(line)
+            if entry.get("type") == "request":
+                request = entry["request"]
+                seen.append((request.get("operation", ""), request.get("path", "")))
+        return seen

@@ -99,8 +99,8 @@ class Directory:
             "created_at": created,
             "vault_bridge": "user",
         }
-        entity_id = self.identity.write_entity(user_id, metadata)
-        self.identity.ensure_alias(entity_id, user_id, self.userpass.mount_accessor())
+        entity = self.identity.write_entity(user_id, metadata)
+        self.identity.ensure_alias(entity, user_id, self.userpass.mount_accessor())
         self.userpass.write_user(user_id, password=password, policy=USER_POLICY)
         self._drop(user_id)
         return User(user_id, display_name, email, created)
@@ -203,12 +203,16 @@ class Directory:
             if entry is not None and now - entry[0] < self.settings.denylist_max_staleness:
                 return entry[1]
             raise
+        self._cache_answer(user_id, user, now)
+        return user
+
+    def _cache_answer(self, user_id: str, user: User | None, at: float) -> None:
+        """Keep what Vault answered at ``at`` for ``active_user`` (within the cache bound)."""
         with self._cache_lock:
-            self._cache[user_id] = (now, user)
+            self._cache[user_id] = (at, user)
             self._cache.move_to_end(user_id)
             while len(self._cache) > self.cache_limit:
                 self._cache.popitem(last=False)
-        return user
 
     def list_users(self) -> list[User]:
         """Every account, sorted by id."""
@@ -227,7 +231,11 @@ class Directory:
         if not isinstance(password, str) or not password:
             raise Unauthenticated("invalid username or password", code="invalid_credentials")
         self.userpass.check_password(user_id, password)
+        read_at = time.monotonic()
         user = self.get_user(user_id)
+        # the account as Vault has it now: the requests that follow a sign-in need not read it
+        # again within directory_cache_ttl
+        self._cache_answer(user_id, user, read_at)
         if user is None:
             raise Unauthenticated("invalid username or password", code="invalid_credentials")
         return user

@@ -21,21 +21,25 @@ class Identity:
             self.client.call(lambda vault: vault.secrets.identity.read_entity_by_name(name))
         )
 
-    def write_entity(self, name: str, metadata: dict[str, str]) -> str:
+    def write_entity(self, name: str, metadata: dict[str, str]) -> JSON:
         """Create or update an entity by name (its metadata only, never its policies) and
-        return its id.
+        return it (at least its ``id``; ``aliases`` when it existed before).
+
+        Vault answers a creation with the new entity's id (it has no aliases yet), and an
+        update with no body: only then is the entity read back.
 
         Supported methods: POST: /identity/entity/name/{name}
         """
-        self.client.call(
+        answer = self.client.call(
             lambda vault: vault.secrets.identity.create_or_update_entity_by_name(
                 name, metadata=metadata
             )
         )
-        entity_id = (self.read_entity(name) or {}).get("id")
-        if not isinstance(entity_id, str):
+        created = data_of(answer) if isinstance(answer, dict) else None
+        entity = created if created and created.get("id") else self.read_entity(name)
+        if not isinstance((entity or {}).get("id"), str):
             raise VaultError(f"Vault did not keep the entity {name}")
-        return entity_id
+        return {"aliases": [], **(entity or {})}
 
     def delete_entity(self, name: str) -> None:
         """Delete an entity (and its aliases) by name.
@@ -44,18 +48,18 @@ class Identity:
         """
         self.client.call(lambda vault: vault.secrets.identity.delete_entity_by_name(name))
 
-    def ensure_alias(self, entity_id: str, name: str, mount_accessor: str) -> None:
-        """Tie an auth method's login name to an entity (no-op when the alias exists).
+    def ensure_alias(self, entity: JSON, name: str, mount_accessor: str) -> None:
+        """Tie an auth method's login name to an entity (as ``write_entity`` returned it; a
+        no-op when the alias exists).
 
         Supported methods: POST: /identity/entity-alias
         """
-        entity = self.read_entity_by_id(entity_id) or {}
         for alias in entity.get("aliases") or []:
             if alias.get("mount_accessor") == mount_accessor and alias.get("name") == name:
                 return
         self.client.call(
             lambda vault: vault.secrets.identity.create_or_update_entity_alias(
-                name, canonical_id=entity_id, mount_accessor=mount_accessor
+                name, canonical_id=entity["id"], mount_accessor=mount_accessor
             )
         )
 

@@ -14,6 +14,7 @@ class Userpass:
     def __init__(self, client: VaultClient, mount: str) -> None:
         self.client = client
         self.mount = mount
+        self._accessor: str | None = None
 
     def write_user(
         self, name: str, *, password: str | None, policy: str, password_hash: str | None = None
@@ -91,13 +92,16 @@ class Userpass:
         self.client.call(lambda vault: vault.auth.token.revoke_self(), token=token)
 
     def mount_accessor(self) -> str:
-        """Return the accessor of this mount (needed for identity aliases).
+        """Return the accessor of this mount (needed for identity aliases); read once, as a
+        mount keeps its accessor for as long as it exists.
 
         Supported methods: GET: /sys/auth
         """
-        body = self.client.call(lambda vault: vault.sys.list_auth_methods()) or {}
-        mounts = data_of(body) or body
-        accessor = (mounts.get(f"{self.mount}/") or {}).get("accessor")
-        if not isinstance(accessor, str):
-            raise VaultError(f"no userpass auth method at {self.mount}/")
-        return accessor
+        if self._accessor is None:
+            body = self.client.call(lambda vault: vault.sys.list_auth_methods()) or {}
+            mounts = data_of(body) or body
+            accessor = (mounts.get(f"{self.mount}/") or {}).get("accessor")
+            if not isinstance(accessor, str):
+                raise VaultError(f"no userpass auth method at {self.mount}/")
+            self._accessor = accessor
+        return self._accessor
