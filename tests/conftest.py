@@ -87,10 +87,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 # Tests that share something costly per process run on one worker: the SDK tests import the
-# planqk SDK and qiskit (about 3.5 s of CPU in every worker that runs one of them). The browser
-# tests are not grouped: each worker starts its own Chromium, and together they would keep one
-# worker busy for minutes.
-GROUPS = {"tests/e2e/": "planqk-sdk"}
+# planqk SDK and qiskit (about 3.5 s of CPU in every worker that runs one of them); the browser
+# tests share one Chromium and Playwright driver (spread over four workers, starting four of
+# them cost about 16 s more CPU than the 40 s the whole browser suite takes in one).
+GROUPS = {"tests/e2e/": "planqk-sdk", "tests/browser/": "browser"}
+# Groups long enough to start first, like the slow tests (see pytest_collection_modifyitems).
+LONG_GROUPS = {"browser"}
 
 
 def group_of(nodeid: str) -> str:
@@ -119,15 +121,15 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the slow tests first and those that fill the denylist last.
+    """Run the slow tests and long groups first, and those that fill the denylist last.
 
-    Slow tests are long single units of work: started first, they overlap with the many short
-    tests on the other workers instead of trailing at the end. A test that fills the denylist
-    makes every later app start on its worker read all of it.
+    Slow tests and long groups are long single units of work: started first, they overlap with
+    the many short tests on the other workers instead of trailing at the end. A test that fills
+    the denylist makes every later app start on its worker read all of it.
     """
 
     def rank(item: pytest.Item) -> int:
-        if item.get_closest_marker("slow"):
+        if item.get_closest_marker("slow") or group_of(item.nodeid) in LONG_GROUPS:
             return 0
         return 2 if item.get_closest_marker("fills_denylist") else 1
 
