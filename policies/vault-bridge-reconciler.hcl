@@ -31,3 +31,9 @@ path "vault-bridge/metadata/reconcile/orgs" {
 path "vault-bridge/metadata/reconcile/orgs/*" {
   capabilities = ["delete"]
 }
+
+# The record of the last completed look at every organization, shared by every replica so that
+# one look per VAULT_BRIDGE_RECONCILE_FULL_INTERVAL serves them all.
+path "vault-bridge/data/reconcile/state" {
+  capabilities = ["create", "read", "update"]
+}

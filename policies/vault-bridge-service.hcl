@@ -11,6 +11,14 @@ path "vault-bridge/data/*" {
 path "vault-bridge/metadata/*" {
   capabilities = ["read", "list", "update", "patch", "delete"]
 }
+# ... but not the reconciler's record of its last full look: a service that could write it could
+# put off the repair of hand-made changes to organization policies.
+path "vault-bridge/data/reconcile/state" {
+  capabilities = ["deny"]
+}
+path "vault-bridge/metadata/reconcile/state" {
+  capabilities = ["deny"]
+}
 
 # Sign PATs with the current key; read the public keys for the JWKS.
 path "vault-bridge-transit/sign/personal-access-tokens" {

@@ -230,7 +230,8 @@ def reconcile_command(settings: Settings, once: bool) -> None:
             signal.signal(sig, stop)
         click.echo(
             f"reconciler running: markers every {settings.reconcile_interval:g} s when Vault "
-            f"changed, every organization every {settings.reconcile_full_interval:g} s"
+            f"changed, every organization every {settings.reconcile_full_interval:g} s (one "
+            "look shared by all reconcilers)"
         )
         loop.run()
         click.echo("reconciler stopped")

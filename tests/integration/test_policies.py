@@ -293,3 +293,26 @@ def test_reconciler_writes_organization_policies_only(bao, admin_client, admin) 
         assert not allowed(reconciler, "GET", path), path
     assert not allowed(reconciler, "POST", f"vault-bridge/data/orgs/{org}/profile", {"data": {}})
     admin_client.delete(f"identity/group/name/{group}")
+
+
+def test_only_the_reconciler_writes_the_record_of_its_full_look(bao, admin_client) -> None:
+    """Every replica skips the full look while the record says one was done lately: the
+    reconciler reads and writes it (and nothing else there); the service can neither forge
+    it nor read or delete it, yet still leaves its markers."""
+    state = "vault-bridge/data/reconcile/state"
+    record = {"data": {"digest": "written by a test", "completed_at": 0}}
+    reconciler = login_approle(bao, admin_client, RECONCILER_ROLE)
+    assert allowed(reconciler, "POST", state, record)
+    assert allowed(reconciler, "GET", state)
+    assert not allowed(reconciler, "DELETE", "vault-bridge/metadata/reconcile/state")
+    assert not allowed(reconciler, "POST", "vault-bridge/data/reconcile/other", record)
+    assert not allowed(reconciler, "POST", "vault-bridge/data/reconcile/orgs/x", record)
+    service = login_approle(bao, admin_client, SERVICE_ROLE)
+    assert not allowed(service, "POST", state, record)
+    assert not allowed(service, "GET", state)
+    assert not allowed(service, "DELETE", state)
+    for method in ("GET", "POST", "DELETE"):
+        assert not allowed(service, method, "vault-bridge/metadata/reconcile/state"), method
+    marker = f"vault-bridge/data/reconcile/orgs/{unique_id('mark')}"
+    assert allowed(service, "POST", marker, {"data": {"requested_at": "now"}})
+    admin_client.delete(marker.replace("/data/", "/metadata/"))

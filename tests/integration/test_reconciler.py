@@ -4,16 +4,20 @@ and as `vault-bridge reconcile`."""
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import subprocess
+import time
 
 import pytest
 
 from tests.helpers import CLI, Api, eventually, run_cli, unique_id
 from vault_bridge.bootstrap import RECONCILER_ROLE
+from vault_bridge.config import Settings
 from vault_bridge.directory.reconciler import PolicyReconciler, ReconcileLoop
 from vault_bridge.vault.client import VaultClient
-from vault_bridge.vault.policies import OrgPolicyTemplates
+from vault_bridge.vault.policies import OrgPolicyTemplates, policy_root
 from vault_bridge.vault.sys import Sys
 
 ROLE_POLICY = {"owner": "maintain", "maintainer": "maintain", "viewer": "view"}
@@ -204,3 +208,173 @@ def test_reconcile_command_once_with_its_own_approle(
         out, err = loop.communicate(timeout=20)
     assert loop.returncode == 0, err
     assert "reconciler stopped" in out
+
+
+# -- one full look shared by every replica -----------------------------------------------------
+
+STATE = "vault-bridge/data/reconcile/state"
+STATE_METADATA = "vault-bridge/metadata/reconcile/state"
+WIDE = 'path "*" { capabilities = ["read", "list"] }'
+
+
+def make_drift(admin_client, org: str) -> None:
+    """Widen an organization's view policy by hand, as an operator with the rights could."""
+    Sys(admin_client).write_policy(f"vault-bridge-org-{org}-view", WIDE)
+
+
+def org_with_policies(make_app, make_user, reconciler) -> str:
+    """An organization made by a replica without the reconciler, completed by the reconciler."""
+    app = make_app(reconciler_role_id="", reconciler_secret_id="")
+    _, org = create_org(app, make_user)
+    reconciler.pending()
+    return org
+
+
+def replica(reconciler_vault, settings, full_interval: float = 3600) -> ReconcileLoop:
+    """The reconcile loop of one more replica starting now."""
+    reconciler = PolicyReconciler(reconciler_vault, settings)
+    return ReconcileLoop(reconciler, interval=0.1, full_interval=full_interval)
+
+
+def test_a_replica_started_after_a_full_look_skips_it_yet_handles_markers(
+    make_app, make_user, admin_client, base_settings, reconciler, reconciler_vault
+) -> None:
+    """The first replica looks at every organization and records it; the next one to start
+    reads that record and only handles the markers until the look is ``full_interval`` old."""
+    drifted = org_with_policies(make_app, make_user, reconciler)
+    admin_client.delete(STATE_METADATA)  # no record yet
+    replica(reconciler_vault, base_settings).step()  # the first replica: the full look
+    record = admin_client.read(STATE)["data"]["data"]
+    assert record["digest"] == reconciler.digest
+    assert time.time() - 60 < record["started_at"] <= record["completed_at"] <= time.time()
+    make_drift(admin_client, drifted)
+    second = replica(reconciler_vault, base_settings)
+    before = reconciler_vault.calls
+    second.step()
+    # the record, sys/leader and the markers' LIST: no organization's profile, policy or group
+    assert reconciler_vault.calls - before == 3
+    assert not policies_in_place(admin_client, base_settings, drifted)
+    app = make_app(reconciler_role_id="", reconciler_secret_id="")
+    _, waiting = create_org(app, make_user)
+    second.step()
+    assert policies_in_place(admin_client, base_settings, waiting)
+    assert not marker(admin_client, waiting)
+    assert not policies_in_place(admin_client, base_settings, drifted)  # still no full look
+    reconciler.reconcile_all()
+
+
+def test_a_replica_repairs_drift_when_the_shared_look_comes_due(
+    make_app, make_user, admin_client, base_settings, reconciler, reconciler_vault
+) -> None:
+    """A replica that skipped the full look at start does it once the recorded one is
+    ``full_interval`` old (plus a little jitter), repairing changes made by hand."""
+    full_interval = 2.0
+    drifted = org_with_policies(make_app, make_user, reconciler)
+    reconciler.reconcile_all()  # the first replica's full look
+    looked = time.monotonic()
+    make_drift(admin_client, drifted)
+    second = replica(reconciler_vault, base_settings, full_interval)
+    second.step()
+    assert not policies_in_place(admin_client, base_settings, drifted)
+
+    def repaired() -> bool:
+        second.step()
+        return policies_in_place(admin_client, base_settings, drifted)
+
+    eventually(repaired, timeout=15, interval=0.05)
+    assert time.monotonic() - looked >= full_interval - 0.2  # not before it came due
+
+
+def test_other_templates_mean_a_full_look_at_the_first_start(
+    make_app, make_user, admin_client, base_settings, reconciler, reconciler_vault, tmp_path
+) -> None:
+    """A version whose templates differ from those of the recorded look (another digest) looks
+    at every organization on its first start, whatever the record's age."""
+    drifted = org_with_policies(make_app, make_user, reconciler)
+    reconciler.reconcile_all()
+    make_drift(admin_client, drifted)
+    policies = tmp_path / "policies"
+    shutil.copytree(policy_root(base_settings), policies, ignore=shutil.ignore_patterns("*.py"))
+    view = policies / "templates" / "org-view.hcl"
+    view.write_text(view.read_text() + "# a new version of the template\n")
+    fields = {**base_settings.model_dump(), "policy_dir": str(policies)}
+    settings = Settings.from_env(env={}, **fields)
+    upgraded = replica(reconciler_vault, settings)
+    assert upgraded.reconciler.digest != reconciler.digest
+    try:
+        upgraded.step()
+        text = Sys(admin_client).read_policy(f"vault-bridge-org-{drifted}-view")
+        assert (
+            text
+            == OrgPolicyTemplates(settings).for_org(drifted)[f"vault-bridge-org-{drifted}-view"]
+        )
+        assert admin_client.read(STATE)["data"]["data"]["digest"] == upgraded.reconciler.digest
+    finally:
+        reconciler.reconcile_all()  # the shipped templates back for the other tests
+    assert policies_in_place(admin_client, base_settings, drifted)
+
+
+DIGEST = object()  # in a record below: the reconciler's own digest
+RECORDS = {  # completed_at as seconds from now
+    "too old": {"digest": DIGEST, "completed_at": -3601},
+    "from the future": {"digest": DIGEST, "completed_at": 3 * 86400},
+    "other templates": {"digest": "0" * 64, "completed_at": 0},
+    "no digest": {"completed_at": 0},
+    "digest not a string": {"digest": ["x"], "completed_at": 0},
+    "no time": {"digest": DIGEST},
+    "time a string": {"digest": DIGEST, "completed_at": "yesterday"},
+    "time a boolean": {"digest": DIGEST, "completed_at": True},
+    "time null": {"digest": DIGEST, "completed_at": None},
+}
+
+
+@pytest.mark.parametrize("case", ["missing", "deleted", *RECORDS])
+def test_an_old_missing_or_garbled_record_means_a_full_look(
+    make_app, make_user, admin_client, base_settings, reconciler, reconciler_vault, case: str
+) -> None:
+    drifted = org_with_policies(make_app, make_user, reconciler)
+    reconciler.reconcile_all()
+    make_drift(admin_client, drifted)
+    if case == "missing":
+        admin_client.delete(STATE_METADATA)
+    elif case == "deleted":
+        admin_client.delete(STATE)  # its latest version deleted, as `bao kv delete` does
+    else:
+        data = {
+            key: reconciler.digest if value is DIGEST else value
+            for key, value in RECORDS[case].items()
+        }
+        if isinstance(data.get("completed_at"), int) and not isinstance(data["completed_at"], bool):
+            data["completed_at"] += time.time()
+        admin_client.write(STATE, {"data": data})
+    replica(reconciler_vault, base_settings).step()
+    assert policies_in_place(admin_client, base_settings, drifted)
+    assert admin_client.read(STATE)["data"]["data"]["digest"] == reconciler.digest
+
+
+def test_a_record_that_cannot_be_read_or_written_means_a_full_look(
+    bao, make_app, make_user, admin_client, base_settings, reconciler, caplog
+) -> None:
+    """A reconciler that may not read or write the record (a narrower policy, an outage of
+    that path) still looks at everything, and says so in the log without its token."""
+    drifted = org_with_policies(make_app, make_user, reconciler)
+    reconciler.reconcile_all()
+    make_drift(admin_client, drifted)
+    name = unique_id("nostate")
+    Sys(admin_client).write_policy(name, f'path "{STATE}" {{ capabilities = ["deny"] }}')
+    body = admin_client.write(
+        "auth/token/create", {"policies": ["vault-bridge-reconciler", name], "ttl": "5m"}
+    )
+    token = body["auth"]["client_token"]
+    narrow = VaultClient(bao.addr, token=token)
+    try:
+        with caplog.at_level(logging.INFO, logger="vault_bridge.directory.reconciler"):
+            replica(narrow, base_settings).step()
+        assert policies_in_place(admin_client, base_settings, drifted)
+        messages = [record.getMessage() for record in caplog.records]
+        assert any("could not read the record" in line for line in messages), messages
+        assert any("could not record the full look" in line for line in messages), messages
+        assert not any(token in line for line in messages)
+    finally:
+        narrow.close()
+        Sys(admin_client).delete_policy(name)

@@ -53,6 +53,7 @@ def org_of_policy(name: str) -> str | None:
 
 SESSION_KEY_PATH = "config/session"
 RECONCILE_FOLDER = "reconcile/orgs"  # organizations whose policies the reconciler must look at
+RECONCILE_STATE_PATH = "reconcile/state"  # the last completed look at every organization
 GRANT_KEY_PATH = "config/grants"
 REDEEMED_FOLDER = "runtime/redeemed"
 DENYLIST_FOLDER = "denylist"  # the revocation log, its checkpoint and chunks (revocations.py)

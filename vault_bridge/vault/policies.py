@@ -6,12 +6,14 @@ rendered for the configured mount and key names.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
 from vault_bridge.config import Settings
-from vault_bridge.vault.names import ORG_POLICY_KINDS, org_policy_name
+from vault_bridge.vault.names import ORG_POLICY_KINDS, ORG_ROLE_POLICY, org_policy_name
 
 
 def render_policy(text: str, settings: Settings) -> str:
@@ -84,6 +86,14 @@ class OrgPolicyTemplates:
             kind: render_policy(files[f"templates/org-{kind}.hcl"], settings)
             for kind in ORG_POLICY_KINDS
         }
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the rendered templates and which role carries which: equal digests
+        render equal policies and put them on the same groups."""
+        facts = {"templates": self._templates, "roles": ORG_ROLE_POLICY}
+        text = json.dumps(facts, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def for_org(self, org: str) -> dict[str, str]:
         """``{policy name: text}`` of the organization's policies."""
