@@ -237,28 +237,50 @@ def test_kill_9_of_serve_takes_openbao_along_and_a_restart_just_works(serve_env,
     assert again.returncode == 0 and "not running" in again.stdout
 
 
+def is_bao(pid: int) -> bool:
+    """Whether the process runs the bao binary itself (not a shell about to become it)."""
+    return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0] == bao_binary().encode()
+
+
+def start_orphan(serve_env: dict[str, str]) -> tuple[EmbeddedOpenBao, int]:
+    """Start an OpenBao on the data folder that nothing ties to (another platform, an older
+    version): started in the background by a shell that then exits. Another port pair is tried
+    when the first was taken meanwhile (by another process of a busy machine)."""
+    for attempt in range(3):
+        server = EmbeddedOpenBao(
+            serve_env["VAULT_BRIDGE_DATA_DIR"], int(serve_env["VAULT_BRIDGE_EMBEDDED_PORT"])
+        )
+        server.prepare()
+        starter = subprocess.run(
+            [
+                "/bin/sh",
+                "-c",
+                f'"{bao_binary()}" server -config="{server.config}" >"{server.server_log}" 2>&1 &'
+                f' echo $! > "{server.root}/bao.pid"; echo $$ > "{server.root}/owner.pid"',
+            ],
+            check=True,
+            timeout=30,
+        )
+        assert starter.returncode == 0
+        orphan = int((server.root / "bao.pid").read_text())
+        # the shell's child may not have become bao yet: until it has, its command line is the
+        # shell's (which names the configuration too, quoted), and a look would drop the pid files
+        eventually(lambda pid=orphan: gone(pid) or is_bao(pid), timeout=10)
+        eventually(
+            lambda pid=orphan, new=server: gone(pid) or new.is_running(), timeout=30, interval=0.1
+        )
+        if not gone(orphan):
+            return server, orphan
+        log = server.server_log.read_text()
+        if "address already in use" not in log or attempt == 2:
+            raise AssertionError(f"the OpenBao to orphan did not start:\n{log}")
+        serve_env["VAULT_BRIDGE_EMBEDDED_PORT"] = str(free_port_pair())
+    raise AssertionError("unreachable")
+
+
 def test_an_orphaned_openbao_is_stopped_by_the_next_serve(serve_env, tmp_path) -> None:
-    server = EmbeddedOpenBao(
-        serve_env["VAULT_BRIDGE_DATA_DIR"], int(serve_env["VAULT_BRIDGE_EMBEDDED_PORT"])
-    )
-    server.prepare()
-    # A server whose starter is gone and that nothing ties to it (another platform, an older
-    # version): started in the background by a shell that then exits.
-    starter = subprocess.run(
-        [
-            "/bin/sh",
-            "-c",
-            f'"{bao_binary()}" server -config="{server.config}" >"{server.server_log}" 2>&1 &'
-            f' echo $! > "{server.root}/bao.pid"; echo $$ > "{server.root}/owner.pid"',
-        ],
-        check=True,
-        timeout=30,
-    )
-    assert starter.returncode == 0
-    orphan = int((server.root / "bao.pid").read_text())
-    try:  # the shell's child may not have become bao yet
-        eventually(lambda: b"server" in Path(f"/proc/{orphan}/cmdline").read_bytes(), timeout=10)
-        eventually(server.is_running, timeout=30, interval=0.1)
+    server, orphan = start_orphan(serve_env)
+    try:
         found = server.find()
         assert found is not None and found.pid == orphan and found.orphaned
 
