@@ -4,6 +4,7 @@ many tokens were used), in a thread of its own, and every in-memory map bounded.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 
 from tests.helpers import Account, Api, eventually, pat_headers
@@ -112,3 +113,41 @@ def test_the_provider_lookup_cache_is_bounded(admin: Services, monkeypatch) -> N
     for provider in list(admin.catalog.providers)[:4]:
         admin.grants._is_configured("users", "nobody-here", provider)
         assert len(admin.grants._configured) <= 2
+
+
+class PausedIndex:
+    """The token index, with its writes held until the test lets them go."""
+
+    def __init__(self, index) -> None:
+        self.index = index
+        self.entered, self.go = threading.Event(), threading.Event()
+
+    def update(self, *args, **kwargs):
+        self.entered.set()
+        assert self.go.wait(10)
+        return self.index.update(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self.index, name)
+
+
+def test_a_use_being_written_is_still_shown(admin: Services, user: Account) -> None:
+    tokens = admin.tokens
+    record, token = tokens.issue(user.id, "cli", ["api"])
+    paused = PausedIndex(tokens.index)
+    tracker = UsageTracker(paused)
+    tracker.touch(tokens.verify(token), "203.0.113.9")
+    flush = threading.Thread(target=tracker.flush)
+    flush.start()
+    try:
+        assert paused.entered.wait(5)  # the flush took the use and is writing it
+        stored = next(r for r in tokens.list(user.id) if r["id"] == record["id"])
+        assert stored["last_used_at"] is None  # not written yet
+        shown = tracker.overlay(stored)
+        assert shown["last_used_at"] is not None
+        assert shown["last_used_addresses"] == ["203.0.113.9"]
+    finally:
+        paused.go.set()
+        flush.join(10)
+    stored = next(r for r in tokens.list(user.id) if r["id"] == record["id"])
+    assert tracker.overlay(stored) == stored and stored["last_used_addresses"] == ["203.0.113.9"]

@@ -106,6 +106,7 @@ class UsageTracker:
         self.max_seen = max_seen
         self.users_per_flush = users_per_flush
         self._pending: dict[str, Use] = {}  # token id -> unwritten uses
+        self._in_flight: dict[str, Use] = {}  # the uses a flush is writing now
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -158,6 +159,7 @@ class UsageTracker:
         with self._flush_lock:
             with self._lock:
                 pending, self._pending = self._pending, {}
+                self._in_flight = pending  # still shown by overlay until written
             if not pending:
                 return 0
             by_user: dict[str, dict[str, Use]] = {}
@@ -202,6 +204,8 @@ class UsageTracker:
                         except VaultBridgeError as exc:
                             log.warning("could not record use in %s: %s", org, exc.message)
             finally:
+                with self._lock:
+                    self._in_flight = {}
                 self.flushing = False
             return written
 
@@ -218,20 +222,26 @@ class UsageTracker:
                     self.dropped += 1
 
     def overlay(self, record: PatRecord) -> PatRecord:
-        """The record with this replica's unwritten last use, if newer."""
-        use = self._pending.get(record["id"])
-        if use is None:
-            return record
-        moment = _iso(use.at)
-        if record["last_used_at"] and moment <= record["last_used_at"]:
-            return record
-        return {
-            **record,
-            "last_used_at": moment,
-            "last_used_addresses": merge_addresses(
-                list(use.addresses), record["last_used_addresses"]
-            ),
-        }
+        """The record with this replica's unwritten last use, if newer: the uses a flush is
+        writing at this moment count as unwritten until it is done."""
+        with self._lock:
+            uses = [self._in_flight.get(record["id"]), self._pending.get(record["id"])]
+        for use in uses:
+            if use is not None:
+                record = _with_use(record, use)
+        return record
+
+
+def _with_use(record: PatRecord, use: Use) -> PatRecord:
+    """The record with a use, when the use is newer than its last one."""
+    moment = _iso(use.at)
+    if record["last_used_at"] and moment <= record["last_used_at"]:
+        return record
+    return {
+        **record,
+        "last_used_at": moment,
+        "last_used_addresses": merge_addresses(list(use.addresses), record["last_used_addresses"]),
+    }
 
 
 def _apply(table: Table, uses: dict[str, Use]) -> tuple[dict[str, str], bool]:
