@@ -10,10 +10,12 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Iterator
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.conftest import accounts
+from tests.helpers import Account, Api, run_cli
 from tests.integration.test_providers import put, valid_credentials
 from vault_bridge.providers.catalog import load_catalog
 
@@ -41,6 +43,29 @@ def test_every_field_says_what_it_should_look_like() -> None:
             )
 
 
+# The tests below that go through the API share one app per module: each write goes to an account
+# no other test reads, and each refusal to an account nothing is ever written to (which its tests
+# check). Both accounts sign in once per module.
+
+
+@pytest.fixture(scope="module")
+def refused(module_app, module_user: Account) -> Api:
+    """A session of the module's account whose every request here is refused: it stays empty."""
+    api = Api(module_app.test_client())
+    api.login(module_user)
+    return api
+
+
+@pytest.fixture(scope="module")
+def writer(module_app, admin, password_hash: str) -> Iterator[tuple[Api, Account]]:
+    """A session of a second account of the module, for the writes that are accepted."""
+    with accounts(admin, password_hash) as build:
+        account = build()
+        api = Api(module_app.test_client())
+        api.login(account)
+        yield api, account
+
+
 def stored(admin, user_id: str, provider: str) -> dict[str, str]:
     secret = admin.providers.kv.read(f"users/{user_id}/provider-access-tokens/{provider}")
     return dict(secret.data)
@@ -48,9 +73,9 @@ def stored(admin, user_id: str, provider: str) -> dict[str, str]:
 
 @pytest.mark.parametrize(("provider", "field"), FIELDS)
 def test_surrounding_whitespace_is_stripped_from_every_field(
-    api, user, admin, provider, field
+    writer, admin, provider, field
 ) -> None:
-    api.login(user)
+    api, user = writer
     body = examples()[provider]
     padded = {**body, field: "\u200b \t" + body[field] + "\r\n"}
     response = put(api, f"/api/v1/user/provider-access-tokens/{provider}", padded)
@@ -63,9 +88,9 @@ def test_surrounding_whitespace_is_stripped_from_every_field(
     [(p, f, ["\n", "\t", "\u200b", "\r"][i % 4]) for i, (p, f) in enumerate(FIELDS)],
 )
 def test_an_inner_line_break_or_invisible_character_is_refused_saying_so(
-    api, user, admin, provider, field, inner
+    refused, module_user, admin, provider, field, inner
 ) -> None:
-    api.login(user)
+    api, user = refused, module_user
     body = examples()[provider]
     value = body[field]
     spoiled = {**body, field: value[:6] + inner + value[6:]}
@@ -86,9 +111,9 @@ def test_an_inner_line_break_or_invisible_character_is_refused_saying_so(
 
 @pytest.mark.parametrize(("provider", "field"), FIELDS)
 def test_a_value_of_the_wrong_shape_says_the_expected_shape(
-    api, user, admin, provider, field
+    refused, module_user, admin, provider, field
 ) -> None:
-    api.login(user)
+    api, user = refused, module_user
     wrong = "wrong#shape!" if field != "password" else "short"
     response = put(
         api,
@@ -106,17 +131,15 @@ def test_a_value_of_the_wrong_shape_says_the_expected_shape(
     assert admin.providers.kv.list(f"users/{user.id}/provider-access-tokens") == []
 
 
-def test_the_dwave_example_from_the_report(api, user) -> None:
-    api.login(user)
-    response = put(api, "/api/v1/user/provider-access-tokens/dwave-leap", {"token": "DEV-xyz"})
+def test_the_dwave_example_from_the_report(refused) -> None:
+    response = put(refused, "/api/v1/user/provider-access-tokens/dwave-leap", {"token": "DEV-xyz"})
     assert response.get_json()["error"]["message"] == (
         "D-Wave Leap API token should start with a prefix such as DEV- followed by 32-64 hex digits"
     )
 
 
-def test_a_value_of_only_whitespace_is_missing(api, user) -> None:
-    api.login(user)
-    response = put(api, "/api/v1/user/provider-access-tokens/ionq", {"api_key": " \n "})
+def test_a_value_of_only_whitespace_is_missing(refused) -> None:
+    response = put(refused, "/api/v1/user/provider-access-tokens/ionq", {"api_key": " \n "})
     error = response.get_json()["error"]
     assert (response.status_code, error["code"], error["field"]) == (
         400,
@@ -131,7 +154,8 @@ def csrf_of(client, path: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
-def test_the_web_form_follows_the_same_rule(client, user, admin) -> None:
+def test_the_web_form_follows_the_same_rule(module_app, user, admin) -> None:
+    client = module_app.test_client()  # its own session: the web sign-in is part of the test
     client.post(
         "/login",
         data={
