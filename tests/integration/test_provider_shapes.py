@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import accounts
 from tests.helpers import Account, Api, run_cli
 from tests.integration.test_providers import put, valid_credentials
+from tests.sharing import new_account_session, signed_in
 from vault_bridge.providers.catalog import load_catalog
 
 CATALOG = load_catalog()
@@ -51,19 +51,14 @@ def test_every_field_says_what_it_should_look_like() -> None:
 @pytest.fixture(scope="module")
 def refused(module_app, module_user: Account) -> Api:
     """A session of the module's account whose every request here is refused: it stays empty."""
-    api = Api(module_app.test_client())
-    api.login(module_user)
-    return api
+    return signed_in(module_app, module_user)
 
 
 @pytest.fixture(scope="module")
 def writer(module_app, admin, password_hash: str) -> Iterator[tuple[Api, Account]]:
     """A session of a second account of the module, for the writes that are accepted."""
-    with accounts(admin, password_hash) as build:
-        account = build()
-        api = Api(module_app.test_client())
-        api.login(account)
-        yield api, account
+    with new_account_session(module_app, admin, password_hash) as session:
+        yield session
 
 
 def stored(admin, user_id: str, provider: str) -> dict[str, str]:
