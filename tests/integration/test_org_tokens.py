@@ -9,7 +9,6 @@ import jwt
 import pytest
 
 from tests.helpers import Account, Api, eventually, jws, pat_headers, unique_id
-from tests.sharing import signed_in
 from vault_bridge.services import Services
 from vault_bridge.vault.names import org_pat_usage_path
 
@@ -18,19 +17,13 @@ TOKENS = "/api/v1/user/personal-access-tokens"
 
 # The tests share the module's app, each with organizations and accounts of its own, except the
 # one that runs replicas side by side against the revocation bound. The refusal tests share one
-# session of the module's account, which never gets a token (they check that it stays so).
+# session of the module's account (``module_api``), which never gets a token (as they check).
 
 
 @pytest.fixture
 def api(module_app) -> Api:
     """A new client of the module's app."""
     return Api(module_app.test_client())
-
-
-@pytest.fixture(scope="module")
-def refused(module_app, module_user: Account) -> Api:
-    """A session of the module's account: every request of its tests is refused."""
-    return signed_in(module_app, module_user)
 
 
 def make_org(api: Api) -> str:
@@ -111,8 +104,10 @@ def test_an_unrestricted_token_follows_the_users_memberships(
         ({"personal": None}, "invalid_personal"),
     ],
 )
-def test_bad_restrictions_are_400_and_create_nothing(refused: Api, extra: dict, code: str) -> None:
-    api = refused
+def test_bad_restrictions_are_400_and_create_nothing(
+    module_api: Api, extra: dict, code: str
+) -> None:
+    api = module_api
     answer = api.create_pat("restricted", **extra)
     assert answer.status_code == 400, answer.get_json()
     assert answer.get_json()["error"]["code"] == code

@@ -9,31 +9,18 @@ import re
 import pytest
 
 from tests.helpers import Account, Api, pat_headers
-from tests.sharing import signed_in
 from vault_bridge.services import Services
 from vault_bridge.timeutil import iso, now_utc
 
 TOKENS = "/api/v1/user/personal-access-tokens"
 
-# The refusal tests share one session of the module's account on the module's app; the account
-# never gets a token (they check that it stays so). Tests that create tokens do so for accounts
-# of their own, on the shared app unless they look at an app's own unwritten last uses.
+# The refusal tests share one session of the module's account on the module's app (``module_api``);
+# the account never gets a token (as they check). Tests that create tokens do so for accounts of
+# their own, on the shared app unless they look at an app's own unwritten last uses.
 
 
-@pytest.fixture(scope="module")
-def refused(module_app, module_user: Account) -> Api:
-    """A session of the module's account: every request of its tests is refused."""
-    return signed_in(module_app, module_user)
-
-
-@pytest.fixture
-def own_client(module_app) -> Api:
-    """A new client of the module's app, for an account of the test's own."""
-    return Api(module_app.test_client())
-
-
-def test_description_is_kept_and_listed(own_client: Api, user: Account) -> None:
-    api = own_client
+def test_description_is_kept_and_listed(module_app_api: Api, user: Account) -> None:
+    api = module_app_api
     api.login(user)
     created = api.new_pat("ci", description="  nightly builds of the compiler  ")
     assert created["description"] == "nightly builds of the compiler"
@@ -45,8 +32,8 @@ def test_description_is_kept_and_listed(own_client: Api, user: Account) -> None:
 @pytest.mark.parametrize(
     "description", ["x" * 256, "line\nbreak", "tab\there", 42, ["a"], {"a": 1}]
 )
-def test_a_bad_description_is_400_and_creates_nothing(refused: Api, description: object) -> None:
-    api = refused
+def test_a_bad_description_is_400_and_creates_nothing(module_api: Api, description: object) -> None:
+    api = module_api
     response = api.create_pat("n", description=description)
     assert response.status_code == 400, response.get_json()
     assert response.get_json()["error"]["code"] == "invalid_description"
@@ -77,9 +64,9 @@ def test_last_use_has_the_time_and_the_last_three_addresses(
 
 
 def test_inactive_tokens_are_listed_on_request_with_when_and_by_whom(
-    own_client: Api, user: Account, admin: Services
+    module_app_api: Api, user: Account, admin: Services
 ) -> None:
-    api = own_client
+    api = module_app_api
     api.login(user)
     active = api.new_pat("active")
     revoked = api.new_pat("revoked")
@@ -117,8 +104,8 @@ def test_inactive_tokens_are_listed_on_request_with_when_and_by_whom(
 
 
 @pytest.mark.parametrize("state", ["revoked", "ACTIVE", "", "all,active"])
-def test_an_unknown_state_is_400(refused: Api, state: str) -> None:
-    api = refused
+def test_an_unknown_state_is_400(module_api: Api, state: str) -> None:
+    api = module_api
     answer = api.client.get(TOKENS, query_string={"state": state})
     assert answer.status_code == 400
     assert answer.get_json()["error"]["code"] == "invalid_state"

@@ -4,41 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from tests.helpers import Account, Api, eventually, pat_headers
-from tests.sharing import new_account_session, signed_in
 
 # Most tests share the module's app. Those that only send what is refused use one session of the
-# module's account, which never gets a token (they check that its list stays empty); those that
-# create tokens no other test reads use a second account's session. Tests that sign accounts of
-# their own in, or watch an account's list as a whole, sign in on their own client. Tests of
-# revocation reaching an app, or of counted Vault calls, keep an app of their own.
+# module's account (``module_api``), which never gets a token (they check that its list stays
+# empty); those that create tokens no other test reads use a second account's (``module_writer``).
+# Tests that sign accounts of their own in, or watch an account's whole list, use a client of
+# their own (``module_app_api``). Tests of revocation reaching an app, or of counted Vault calls,
+# keep an app of their own.
 
 
-@pytest.fixture(scope="module")
-def refused(module_app, module_user: Account) -> Api:
-    """A session of the module's account: every request of its tests is refused."""
-    return signed_in(module_app, module_user)
-
-
-@pytest.fixture(scope="module")
-def writer(module_app, admin, password_hash: str) -> Iterator[tuple[Api, Account]]:
-    """A session of a second account, for tokens that no other test reads."""
-    with new_account_session(module_app, admin, password_hash) as session:
-        yield session
-
-
-@pytest.fixture
-def own_client(module_app) -> Api:
-    """A new client of the shared app, for a test that signs in accounts of its own."""
-    return Api(module_app.test_client())
-
-
-def test_full_lifecycle(own_client: Api, user: Account) -> None:
-    api = own_client  # the account's whole list is checked
+def test_full_lifecycle(module_app_api: Api, user: Account) -> None:
+    api = module_app_api  # the account's whole list is checked
     api.login(user)
     created = api.new_pat("laptop", ["api", "quantum_tokens"])
     assert {"id", "name", "scopes", "created_at", "expires_at", "token"} <= set(created)
@@ -78,8 +58,8 @@ def test_full_lifecycle(own_client: Api, user: Account) -> None:
     assert api.client.get("/api/v1/user/personal-access-tokens").get_json() == []
 
 
-def test_value_is_shown_once_and_never_stored(writer, admin) -> None:
-    api, user = writer
+def test_value_is_shown_once_and_never_stored(module_writer, admin) -> None:
+    api, user = module_writer
     created = api.new_pat()
     record = admin.tokens.records.read(user.id, created["id"])
     assert record is not None
@@ -89,8 +69,8 @@ def test_value_is_shown_once_and_never_stored(writer, admin) -> None:
         assert created["token"] not in stored and signature not in stored
 
 
-def test_pat_cannot_create_pat(writer) -> None:
-    api, _ = writer
+def test_pat_cannot_create_pat(module_writer) -> None:
+    api, _ = module_writer
     token = api.new_pat(scopes=["api", "quantum_tokens"])["token"]
     anon = api.client.application.test_client()
     response = anon.post(
@@ -102,8 +82,8 @@ def test_pat_cannot_create_pat(writer) -> None:
     assert response.get_json()["error"]["code"] == "session_required"
 
 
-def test_create_needs_csrf(refused: Api) -> None:
-    api = refused
+def test_create_needs_csrf(module_api: Api) -> None:
+    api = module_api
     response = api.client.post(
         "/api/v1/user/personal-access-tokens", json={"name": "x", "scopes": ["api"]}
     )
@@ -131,8 +111,8 @@ def test_anonymous_is_401(module_app) -> None:
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_name_must_be_unique_among_active_tokens(writer) -> None:
-    api, _ = writer
+def test_name_must_be_unique_among_active_tokens(module_writer) -> None:
+    api, _ = module_writer
     first = api.new_pat("ci")
     conflict = api.create_pat("ci")
     assert conflict.status_code == 409
@@ -146,8 +126,8 @@ def test_name_must_be_unique_among_active_tokens(writer) -> None:
     assert api.create_pat("ci").status_code == 201  # the revoked one no longer counts
 
 
-def test_same_name_for_another_user_is_fine(own_client: Api, make_user) -> None:
-    api = own_client
+def test_same_name_for_another_user_is_fine(module_app_api: Api, make_user) -> None:
+    api = module_app_api
     alice, bob = make_user(), make_user()
     api.login(alice)
     api.new_pat("shared-name")
@@ -177,8 +157,8 @@ def test_same_name_for_another_user_is_fine(own_client: Api, make_user) -> None:
         ({"name": "n", "scopes": ["api"], "expires_at": "2026-13-45"}, "invalid_expires_at"),
     ],
 )
-def test_bad_input_is_400_and_creates_nothing(refused: Api, body, code) -> None:
-    api = refused
+def test_bad_input_is_400_and_creates_nothing(module_api: Api, body, code) -> None:
+    api = module_api
     response = api.client.post(
         "/api/v1/user/personal-access-tokens", json=body, headers={"X-CSRF-Token": api.csrf}
     )
@@ -187,8 +167,8 @@ def test_bad_input_is_400_and_creates_nothing(refused: Api, body, code) -> None:
     assert api.client.get("/api/v1/user/personal-access-tokens").get_json() == []
 
 
-def test_expiry_default_date_and_maximum(writer) -> None:
-    api, _ = writer
+def test_expiry_default_date_and_maximum(module_writer) -> None:
+    api, _ = module_writer
     today = dt.datetime.now(dt.UTC).date()
     default = api.new_pat("default")
     expires = dt.datetime.fromisoformat(default["expires_at"].replace("Z", "+00:00"))
@@ -204,21 +184,21 @@ def test_expiry_default_date_and_maximum(writer) -> None:
     assert api.create_pat("too-far", expires_at=too_far).status_code == 400
 
 
-def test_upper_case_scopes_from_planqk_are_accepted(writer) -> None:
-    api, _ = writer
+def test_upper_case_scopes_from_planqk_are_accepted(module_writer) -> None:
+    api, _ = module_writer
     assert api.new_pat(scopes=["API", "QUANTUM_TOKENS"])["scopes"] == ["api", "quantum_tokens"]
 
 
-def test_pat_without_api_scope_is_refused(writer) -> None:
-    api, _ = writer
+def test_pat_without_api_scope_is_refused(module_writer) -> None:
+    api, _ = module_writer
     token = api.new_pat(scopes=["quantum_tokens"])["token"]
     response = api.client.application.test_client().get("/api/v1/user", headers=pat_headers(token))
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "insufficient_scope"
 
 
-def test_cannot_revoke_another_users_token(own_client: Api, make_user) -> None:
-    api = own_client
+def test_cannot_revoke_another_users_token(module_app_api: Api, make_user) -> None:
+    api = module_app_api
     alice, bob = make_user(), make_user()
     api.login(alice)
     alice_token = api.new_pat()
@@ -233,8 +213,8 @@ def test_cannot_revoke_another_users_token(own_client: Api, make_user) -> None:
 
 
 @pytest.mark.parametrize("token_id", ["..", "abc", "A" * 32, "g" * 32, "a" * 33])
-def test_revoke_with_bad_id_is_400(refused: Api, token_id: str) -> None:
-    api = refused
+def test_revoke_with_bad_id_is_400(module_api: Api, token_id: str) -> None:
+    api = module_api
     response = api.client.delete(
         f"/api/v1/user/personal-access-tokens/{token_id}", headers={"X-CSRF-Token": api.csrf}
     )
@@ -243,8 +223,8 @@ def test_revoke_with_bad_id_is_400(refused: Api, token_id: str) -> None:
         assert response.get_json()["error"]["code"] == "invalid_id"
 
 
-def test_revoke_unknown_id_is_404(refused: Api) -> None:
-    api = refused
+def test_revoke_unknown_id_is_404(module_api: Api) -> None:
+    api = module_api
     response = api.client.delete(
         "/api/v1/user/personal-access-tokens/" + "0" * 32, headers={"X-CSRF-Token": api.csrf}
     )

@@ -10,13 +10,11 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 
-from tests.helpers import Account, Api, run_cli
+from tests.helpers import run_cli
 from tests.integration.test_providers import put, valid_credentials
-from tests.sharing import new_account_session, signed_in
 from vault_bridge.providers.catalog import load_catalog
 
 CATALOG = load_catalog()
@@ -43,22 +41,9 @@ def test_every_field_says_what_it_should_look_like() -> None:
             )
 
 
-# The tests below that go through the API share one app per module: each write goes to an account
-# no other test reads, and each refusal to an account nothing is ever written to (which its tests
-# check). Both accounts sign in once per module.
-
-
-@pytest.fixture(scope="module")
-def refused(module_app, module_user: Account) -> Api:
-    """A session of the module's account whose every request here is refused: it stays empty."""
-    return signed_in(module_app, module_user)
-
-
-@pytest.fixture(scope="module")
-def writer(module_app, admin, password_hash: str) -> Iterator[tuple[Api, Account]]:
-    """A session of a second account of the module, for the writes that are accepted."""
-    with new_account_session(module_app, admin, password_hash) as session:
-        yield session
+# The tests below that go through the API share the module's app: the accepted writes go to the
+# account of ``module_writer``, which no other test reads; the refusals to that of ``module_api``,
+# to which nothing is ever written (as they check).
 
 
 def stored(admin, user_id: str, provider: str) -> dict[str, str]:
@@ -68,9 +53,9 @@ def stored(admin, user_id: str, provider: str) -> dict[str, str]:
 
 @pytest.mark.parametrize(("provider", "field"), FIELDS)
 def test_surrounding_whitespace_is_stripped_from_every_field(
-    writer, admin, provider, field
+    module_writer, admin, provider, field
 ) -> None:
-    api, user = writer
+    api, user = module_writer
     body = examples()[provider]
     padded = {**body, field: "\u200b \t" + body[field] + "\r\n"}
     response = put(api, f"/api/v1/user/provider-access-tokens/{provider}", padded)
@@ -83,9 +68,9 @@ def test_surrounding_whitespace_is_stripped_from_every_field(
     [(p, f, ["\n", "\t", "\u200b", "\r"][i % 4]) for i, (p, f) in enumerate(FIELDS)],
 )
 def test_an_inner_line_break_or_invisible_character_is_refused_saying_so(
-    refused, module_user, admin, provider, field, inner
+    module_api, module_user, admin, provider, field, inner
 ) -> None:
-    api, user = refused, module_user
+    api, user = module_api, module_user
     body = examples()[provider]
     value = body[field]
     spoiled = {**body, field: value[:6] + inner + value[6:]}
@@ -106,9 +91,9 @@ def test_an_inner_line_break_or_invisible_character_is_refused_saying_so(
 
 @pytest.mark.parametrize(("provider", "field"), FIELDS)
 def test_a_value_of_the_wrong_shape_says_the_expected_shape(
-    refused, module_user, admin, provider, field
+    module_api, module_user, admin, provider, field
 ) -> None:
-    api, user = refused, module_user
+    api, user = module_api, module_user
     wrong = "wrong#shape!" if field != "password" else "short"
     response = put(
         api,
@@ -126,15 +111,17 @@ def test_a_value_of_the_wrong_shape_says_the_expected_shape(
     assert admin.providers.kv.list(f"users/{user.id}/provider-access-tokens") == []
 
 
-def test_the_dwave_example_from_the_report(refused) -> None:
-    response = put(refused, "/api/v1/user/provider-access-tokens/dwave-leap", {"token": "DEV-xyz"})
+def test_the_dwave_example_from_the_report(module_api) -> None:
+    response = put(
+        module_api, "/api/v1/user/provider-access-tokens/dwave-leap", {"token": "DEV-xyz"}
+    )
     assert response.get_json()["error"]["message"] == (
         "D-Wave Leap API token should start with a prefix such as DEV- followed by 32-64 hex digits"
     )
 
 
-def test_a_value_of_only_whitespace_is_missing(refused) -> None:
-    response = put(refused, "/api/v1/user/provider-access-tokens/ionq", {"api_key": " \n "})
+def test_a_value_of_only_whitespace_is_missing(module_api) -> None:
+    response = put(module_api, "/api/v1/user/provider-access-tokens/ionq", {"api_key": " \n "})
     error = response.get_json()["error"]
     assert (response.status_code, error["code"], error["field"]) == (
         400,

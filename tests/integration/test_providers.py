@@ -12,7 +12,6 @@ import uuid
 import pytest
 
 from tests.helpers import Api, eventually, pat_headers, unique_id
-from tests.sharing import signed_in
 from vault_bridge.errors import BadRequest
 
 
@@ -64,8 +63,8 @@ def put(api: Api, path: str, body):
 
 # The tests share the module's app, except those that give an app settings of their own or run
 # replicas side by side. Tests that write sign in accounts of their own on clients of their own;
-# those that only read or send what is refused share one session of the module's account, which
-# nothing here changes (they check that it stays without provider tokens).
+# those that only read or send what is refused share one session of the module's account
+# (``module_api``), which nothing here changes (they check that it stays without provider tokens).
 
 
 @pytest.fixture
@@ -74,14 +73,8 @@ def api(module_app) -> Api:
     return Api(module_app.test_client())
 
 
-@pytest.fixture(scope="module")
-def unchanged(module_app, module_user) -> Api:
-    """A session of the module's account: its tests only read or are refused."""
-    return signed_in(module_app, module_user)
-
-
-def test_catalog_is_served_from_the_data_file(unchanged: Api) -> None:
-    api = unchanged
+def test_catalog_is_served_from_the_data_file(module_api: Api) -> None:
+    api = module_api
     providers = api.client.get("/api/v1/providers").get_json()
     ids = {p["id"] for p in providers}
     assert {
@@ -192,9 +185,9 @@ def test_set_replace_describe_delete(api: Api, user, admin_client) -> None:
     ],
 )
 def test_bad_writes_are_refused_and_store_nothing(
-    unchanged: Api, module_user, admin, provider, body, status, code, named
+    module_api: Api, module_user, admin, provider, body, status, code, named
 ) -> None:
-    api, user = unchanged, module_user
+    api, user = module_api, module_user
     response = put(api, f"/api/v1/user/provider-access-tokens/{provider}", body)
     assert response.status_code == status, response.get_json()
     error = response.get_json()["error"]
