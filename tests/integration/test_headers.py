@@ -37,6 +37,14 @@ def check_headers(response: Any, where: str) -> None:
 
 
 @pytest.fixture
+def app(module_app):
+    """The module's one app (``client`` and ``api`` are its clients): its tests read answers, or
+    sign in an account of their own and create what they show; none changes the app. The tests
+    that add routes to an app, or look at sign-in cookies, build their own."""
+    return module_app
+
+
+@pytest.fixture
 def owner(api: Api, user: Account, admin) -> dict[str, str]:
     """A signed-in user owning an organization, with a PAT and a provider token: every page
     and operation has something real to show."""

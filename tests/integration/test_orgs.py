@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable, Iterator
 
+import pytest
+from flask import Flask
+
+from tests.conftest import accounts
 from tests.helpers import Account, Api, eventually, pat_headers, unique_id
 
 
-@pytest.fixture
-def org_api(make_app, make_user):
+def build_org_api(app: Flask, make_user: Callable[..., Account]) -> tuple:
     """An owner signed in, with an organization, plus helpers to sign in others."""
-    app = make_app()
     owner = make_user("own")
     api = Api(app.test_client())
     api.login(owner)
@@ -31,6 +33,31 @@ def org_api(make_app, make_user):
     return app, api, owner, org, signed_in
 
 
+# Every test that changes an organization has one of its own; they share the module's app,
+# except those that watch an app notice membership changes made elsewhere (an app of their
+# own, whose caches hold nothing of other tests). The tests that only read or are refused share
+# one organization of the module, which none of them changes.
+
+
+@pytest.fixture
+def org_api(module_app, make_user) -> tuple:
+    """An organization of the test's own, on the module's app."""
+    return build_org_api(module_app, make_user)
+
+
+@pytest.fixture
+def own_app_org_api(make_app, make_user) -> tuple:
+    """An organization of the test's own, on an app of its own."""
+    return build_org_api(make_app(), make_user)
+
+
+@pytest.fixture(scope="module")
+def unchanged_org_api(module_app, admin, password_hash: str) -> Iterator[tuple]:
+    """The module's organization, for the tests that only read it or are refused."""
+    with accounts(admin, password_hash) as make_user:
+        yield build_org_api(module_app, make_user)
+
+
 def put_member(api: Api, org: str, user: str, role: str):
     return api.client.put(
         f"/api/v1/orgs/{org}/members/{user}",
@@ -45,8 +72,8 @@ def delete_member(api: Api, org: str, user: str):
     )
 
 
-def test_create_list_get(org_api) -> None:
-    _, api, owner, org, _ = org_api
+def test_create_list_get(unchanged_org_api) -> None:
+    _, api, owner, org, _ = unchanged_org_api
     assert api.client.get("/api/v1/orgs").get_json() == [
         {"id": org, "display_name": "Acme Quantum", "role": "owner"}
     ]
@@ -59,8 +86,8 @@ def test_create_list_get(org_api) -> None:
     assert me["organizations"] == [{"id": org, "display_name": "Acme Quantum", "role": "owner"}]
 
 
-def test_create_refusals(org_api) -> None:
-    _, api, _, org, _ = org_api
+def test_create_refusals(unchanged_org_api) -> None:
+    _, api, _, org, _ = unchanged_org_api
     csrf = {"X-CSRF-Token": api.csrf}
     assert api.client.post("/api/v1/orgs", json={"id": org}, headers=csrf).status_code == 409
     for bad in ["", "Acme", "a/b", "..", "a" * 41, "acme_", "ａcme", None, 7]:
@@ -114,8 +141,8 @@ def test_last_owner_can_neither_leave_nor_be_demoted(org_api, make_user) -> None
     assert api.client.get(f"/api/v1/orgs/{org}").get_json()["role"] == "maintainer"
 
 
-def test_member_refusals(org_api) -> None:
-    _, api, _, org, _ = org_api
+def test_member_refusals(unchanged_org_api) -> None:
+    _, api, _, org, _ = unchanged_org_api
     assert put_member(api, org, "no-such-user-zz", "viewer").status_code == 404
     assert put_member(api, org, "Bad/User", "viewer").status_code in (400, 404)
     response = api.client.put(
@@ -133,9 +160,9 @@ def test_member_refusals(org_api) -> None:
 
 
 def test_pat_in_organization_context_until_removed_on_every_replica(
-    org_api, make_app, make_user
+    own_app_org_api, make_app, make_user
 ) -> None:
-    app, api, _, org, signed_in = org_api
+    app, api, _, org, signed_in = own_app_org_api
     member = make_user("mem")
     assert put_member(api, org, member.id, "viewer").status_code == 200
     token = signed_in(member).new_pat(scopes=["api", "quantum_tokens"])["token"]
@@ -161,9 +188,9 @@ def test_pat_in_organization_context_until_removed_on_every_replica(
 
 
 def test_operator_changes_with_the_bao_cli_are_honoured(
-    org_api, make_user, bao_cli, admin_client
+    own_app_org_api, make_user, bao_cli, admin_client
 ) -> None:
-    app, api, _, org, signed_in = org_api
+    app, api, _, org, signed_in = own_app_org_api
     member = make_user("cli")
     token = signed_in(member).new_pat()["token"]
     headers = {**pat_headers(token), "X-OrganizationId": org}

@@ -9,8 +9,16 @@ import pytest
 
 from tests.helpers import Account, Api, eventually, pat_headers
 
+# Most tests share the module's app. Those that only send what is refused use one session of the
+# module's account (``module_api``), which never gets a token (they check that its list stays
+# empty); those that create tokens no other test reads use a second account's (``module_writer``).
+# Tests that sign accounts of their own in, or watch an account's whole list, use a client of
+# their own (``module_app_api``). Tests of revocation reaching an app, or of counted Vault calls,
+# keep an app of their own.
 
-def test_full_lifecycle(api: Api, user: Account) -> None:
+
+def test_full_lifecycle(module_app_api: Api, user: Account) -> None:
+    api = module_app_api  # the account's whole list is checked
     api.login(user)
     created = api.new_pat("laptop", ["api", "quantum_tokens"])
     assert {"id", "name", "scopes", "created_at", "expires_at", "token"} <= set(created)
@@ -50,8 +58,8 @@ def test_full_lifecycle(api: Api, user: Account) -> None:
     assert api.client.get("/api/v1/user/personal-access-tokens").get_json() == []
 
 
-def test_value_is_shown_once_and_never_stored(api: Api, user: Account, admin) -> None:
-    api.login(user)
+def test_value_is_shown_once_and_never_stored(module_writer, admin) -> None:
+    api, user = module_writer
     created = api.new_pat()
     record = admin.tokens.records.read(user.id, created["id"])
     assert record is not None
@@ -61,8 +69,8 @@ def test_value_is_shown_once_and_never_stored(api: Api, user: Account, admin) ->
         assert created["token"] not in stored and signature not in stored
 
 
-def test_pat_cannot_create_pat(api: Api, user: Account) -> None:
-    api.login(user)
+def test_pat_cannot_create_pat(module_writer) -> None:
+    api, _ = module_writer
     token = api.new_pat(scopes=["api", "quantum_tokens"])["token"]
     anon = api.client.application.test_client()
     response = anon.post(
@@ -74,8 +82,8 @@ def test_pat_cannot_create_pat(api: Api, user: Account) -> None:
     assert response.get_json()["error"]["code"] == "session_required"
 
 
-def test_create_needs_csrf(api: Api, user: Account) -> None:
-    api.login(user)
+def test_create_needs_csrf(module_api: Api) -> None:
+    api = module_api
     response = api.client.post(
         "/api/v1/user/personal-access-tokens", json={"name": "x", "scopes": ["api"]}
     )
@@ -89,7 +97,8 @@ def test_create_needs_csrf(api: Api, user: Account) -> None:
     assert response.status_code == 403
 
 
-def test_anonymous_is_401(client) -> None:
+def test_anonymous_is_401(module_app) -> None:
+    client = module_app.test_client()
     for method, path in [
         ("get", "/api/v1/user"),
         ("get", "/api/v1/user/personal-access-tokens"),
@@ -102,8 +111,8 @@ def test_anonymous_is_401(client) -> None:
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_name_must_be_unique_among_active_tokens(api: Api, user: Account) -> None:
-    api.login(user)
+def test_name_must_be_unique_among_active_tokens(module_writer) -> None:
+    api, _ = module_writer
     first = api.new_pat("ci")
     conflict = api.create_pat("ci")
     assert conflict.status_code == 409
@@ -117,7 +126,8 @@ def test_name_must_be_unique_among_active_tokens(api: Api, user: Account) -> Non
     assert api.create_pat("ci").status_code == 201  # the revoked one no longer counts
 
 
-def test_same_name_for_another_user_is_fine(api: Api, make_user) -> None:
+def test_same_name_for_another_user_is_fine(module_app_api: Api, make_user) -> None:
+    api = module_app_api
     alice, bob = make_user(), make_user()
     api.login(alice)
     api.new_pat("shared-name")
@@ -147,8 +157,8 @@ def test_same_name_for_another_user_is_fine(api: Api, make_user) -> None:
         ({"name": "n", "scopes": ["api"], "expires_at": "2026-13-45"}, "invalid_expires_at"),
     ],
 )
-def test_bad_input_is_400_and_creates_nothing(api: Api, user: Account, body, code) -> None:
-    api.login(user)
+def test_bad_input_is_400_and_creates_nothing(module_api: Api, body, code) -> None:
+    api = module_api
     response = api.client.post(
         "/api/v1/user/personal-access-tokens", json=body, headers={"X-CSRF-Token": api.csrf}
     )
@@ -157,8 +167,8 @@ def test_bad_input_is_400_and_creates_nothing(api: Api, user: Account, body, cod
     assert api.client.get("/api/v1/user/personal-access-tokens").get_json() == []
 
 
-def test_expiry_default_date_and_maximum(api: Api, user: Account) -> None:
-    api.login(user)
+def test_expiry_default_date_and_maximum(module_writer) -> None:
+    api, _ = module_writer
     today = dt.datetime.now(dt.UTC).date()
     default = api.new_pat("default")
     expires = dt.datetime.fromisoformat(default["expires_at"].replace("Z", "+00:00"))
@@ -174,20 +184,21 @@ def test_expiry_default_date_and_maximum(api: Api, user: Account) -> None:
     assert api.create_pat("too-far", expires_at=too_far).status_code == 400
 
 
-def test_upper_case_scopes_from_planqk_are_accepted(api: Api, user: Account) -> None:
-    api.login(user)
+def test_upper_case_scopes_from_planqk_are_accepted(module_writer) -> None:
+    api, _ = module_writer
     assert api.new_pat(scopes=["API", "QUANTUM_TOKENS"])["scopes"] == ["api", "quantum_tokens"]
 
 
-def test_pat_without_api_scope_is_refused(api: Api, user: Account) -> None:
-    api.login(user)
+def test_pat_without_api_scope_is_refused(module_writer) -> None:
+    api, _ = module_writer
     token = api.new_pat(scopes=["quantum_tokens"])["token"]
     response = api.client.application.test_client().get("/api/v1/user", headers=pat_headers(token))
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "insufficient_scope"
 
 
-def test_cannot_revoke_another_users_token(api: Api, make_user) -> None:
+def test_cannot_revoke_another_users_token(module_app_api: Api, make_user) -> None:
+    api = module_app_api
     alice, bob = make_user(), make_user()
     api.login(alice)
     alice_token = api.new_pat()
@@ -202,8 +213,8 @@ def test_cannot_revoke_another_users_token(api: Api, make_user) -> None:
 
 
 @pytest.mark.parametrize("token_id", ["..", "abc", "A" * 32, "g" * 32, "a" * 33])
-def test_revoke_with_bad_id_is_400(api: Api, user: Account, token_id: str) -> None:
-    api.login(user)
+def test_revoke_with_bad_id_is_400(module_api: Api, token_id: str) -> None:
+    api = module_api
     response = api.client.delete(
         f"/api/v1/user/personal-access-tokens/{token_id}", headers={"X-CSRF-Token": api.csrf}
     )
@@ -212,8 +223,8 @@ def test_revoke_with_bad_id_is_400(api: Api, user: Account, token_id: str) -> No
         assert response.get_json()["error"]["code"] == "invalid_id"
 
 
-def test_revoke_unknown_id_is_404(api: Api, user: Account) -> None:
-    api.login(user)
+def test_revoke_unknown_id_is_404(module_api: Api) -> None:
+    api = module_api
     response = api.client.delete(
         "/api/v1/user/personal-access-tokens/" + "0" * 32, headers={"X-CSRF-Token": api.csrf}
     )

@@ -41,6 +41,11 @@ def test_every_field_says_what_it_should_look_like() -> None:
             )
 
 
+# The tests below that go through the API share the module's app: the accepted writes go to the
+# account of ``module_writer``, which no other test reads; the refusals to that of ``module_api``,
+# to which nothing is ever written (as they check).
+
+
 def stored(admin, user_id: str, provider: str) -> dict[str, str]:
     secret = admin.providers.kv.read(f"users/{user_id}/provider-access-tokens/{provider}")
     return dict(secret.data)
@@ -48,9 +53,9 @@ def stored(admin, user_id: str, provider: str) -> dict[str, str]:
 
 @pytest.mark.parametrize(("provider", "field"), FIELDS)
 def test_surrounding_whitespace_is_stripped_from_every_field(
-    api, user, admin, provider, field
+    module_writer, admin, provider, field
 ) -> None:
-    api.login(user)
+    api, user = module_writer
     body = examples()[provider]
     padded = {**body, field: "\u200b \t" + body[field] + "\r\n"}
     response = put(api, f"/api/v1/user/provider-access-tokens/{provider}", padded)
@@ -63,9 +68,9 @@ def test_surrounding_whitespace_is_stripped_from_every_field(
     [(p, f, ["\n", "\t", "\u200b", "\r"][i % 4]) for i, (p, f) in enumerate(FIELDS)],
 )
 def test_an_inner_line_break_or_invisible_character_is_refused_saying_so(
-    api, user, admin, provider, field, inner
+    module_api, module_user, admin, provider, field, inner
 ) -> None:
-    api.login(user)
+    api, user = module_api, module_user
     body = examples()[provider]
     value = body[field]
     spoiled = {**body, field: value[:6] + inner + value[6:]}
@@ -86,9 +91,9 @@ def test_an_inner_line_break_or_invisible_character_is_refused_saying_so(
 
 @pytest.mark.parametrize(("provider", "field"), FIELDS)
 def test_a_value_of_the_wrong_shape_says_the_expected_shape(
-    api, user, admin, provider, field
+    module_api, module_user, admin, provider, field
 ) -> None:
-    api.login(user)
+    api, user = module_api, module_user
     wrong = "wrong#shape!" if field != "password" else "short"
     response = put(
         api,
@@ -106,17 +111,17 @@ def test_a_value_of_the_wrong_shape_says_the_expected_shape(
     assert admin.providers.kv.list(f"users/{user.id}/provider-access-tokens") == []
 
 
-def test_the_dwave_example_from_the_report(api, user) -> None:
-    api.login(user)
-    response = put(api, "/api/v1/user/provider-access-tokens/dwave-leap", {"token": "DEV-xyz"})
+def test_the_dwave_example_from_the_report(module_api) -> None:
+    response = put(
+        module_api, "/api/v1/user/provider-access-tokens/dwave-leap", {"token": "DEV-xyz"}
+    )
     assert response.get_json()["error"]["message"] == (
         "D-Wave Leap API token should start with a prefix such as DEV- followed by 32-64 hex digits"
     )
 
 
-def test_a_value_of_only_whitespace_is_missing(api, user) -> None:
-    api.login(user)
-    response = put(api, "/api/v1/user/provider-access-tokens/ionq", {"api_key": " \n "})
+def test_a_value_of_only_whitespace_is_missing(module_api) -> None:
+    response = put(module_api, "/api/v1/user/provider-access-tokens/ionq", {"api_key": " \n "})
     error = response.get_json()["error"]
     assert (response.status_code, error["code"], error["field"]) == (
         400,
@@ -131,7 +136,8 @@ def csrf_of(client, path: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
-def test_the_web_form_follows_the_same_rule(client, user, admin) -> None:
+def test_the_web_form_follows_the_same_rule(module_app, user, admin) -> None:
+    client = module_app.test_client()  # its own session: the web sign-in is part of the test
     client.post(
         "/login",
         data={

@@ -61,8 +61,20 @@ def put(api: Api, path: str, body):
     return api.client.put(path, json=body, headers={"X-CSRF-Token": api.csrf})
 
 
-def test_catalog_is_served_from_the_data_file(api: Api, user) -> None:
-    api.login(user)
+# The tests share the module's app, except those that give an app settings of their own or run
+# replicas side by side. Tests that write sign in accounts of their own on clients of their own;
+# those that only read or send what is refused share one session of the module's account
+# (``module_api``), which nothing here changes (they check that it stays without provider tokens).
+
+
+@pytest.fixture
+def api(module_app) -> Api:
+    """A new client of the module's app."""
+    return Api(module_app.test_client())
+
+
+def test_catalog_is_served_from_the_data_file(module_api: Api) -> None:
+    api = module_api
     providers = api.client.get("/api/v1/providers").get_json()
     ids = {p["id"] for p in providers}
     assert {
@@ -173,9 +185,9 @@ def test_set_replace_describe_delete(api: Api, user, admin_client) -> None:
     ],
 )
 def test_bad_writes_are_refused_and_store_nothing(
-    api: Api, user, admin, provider, body, status, code, named
+    module_api: Api, module_user, admin, provider, body, status, code, named
 ) -> None:
-    api.login(user)
+    api, user = module_api, module_user
     response = put(api, f"/api/v1/user/provider-access-tokens/{provider}", body)
     assert response.status_code == status, response.get_json()
     error = response.get_json()["error"]
@@ -189,8 +201,8 @@ def test_bad_writes_are_refused_and_store_nothing(
     assert admin.providers.kv.list(f"users/{user.id}/provider-access-tokens") == []
 
 
-def test_organization_tokens_by_role(make_app, make_user) -> None:
-    app = make_app()
+def test_organization_tokens_by_role(module_app, make_user) -> None:
+    app = module_app
     owner, maint, viewer, outsider = (make_user(p) for p in ("po", "pm", "pv", "px"))
     apis = {}
     for name, account in (

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
-from tests.helpers import Api, pat_headers, run_cli, unique_id
+from tests.conftest import accounts
+from tests.helpers import Account, Api, LiveServer, pat_headers, run_cli, unique_id
 from vault_bridge.runtime.client import RunnerClient, RunnerError, unwrap
 from vault_bridge.runtime.grants import Grant
 from vault_bridge.vault.client import VaultClient, VaultError
@@ -17,11 +20,8 @@ IONQ_KEY = "ionqsecret" + "Z" * 30
 ORG_IONQ_KEY = "orgionqsecret" + "Y" * 27
 
 
-@pytest.fixture
-def world(make_app, make_user, live, admin):
+def build_world(app: Flask, server: LiveServer, make_user: Callable[..., Account]) -> dict:
     """A member with a personal IonQ token, an organization with its own, over real HTTP."""
-    app = make_app()
-    server = live(app)
     owner, member = make_user("ro"), make_user("rm")
     api = Api(app.test_client())
     api.login(owner)
@@ -62,6 +62,25 @@ def world(make_app, make_user, live, admin):
         "token": token,
         "member_api": member_api,
     }
+
+
+@pytest.fixture(scope="module")
+def world(module_app, admin, password_hash: str) -> Iterator[dict]:
+    """One world for the tests of the module that leave it as it was: they issue and redeem
+    grants of their own, read, or change what lies outside it (and restore that)."""
+    server = LiveServer(module_app)
+    try:
+        with accounts(admin, password_hash) as make_user:
+            yield build_world(module_app, server, make_user)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_world(make_app, make_user, live) -> dict:
+    """A world of the test's own, for the tests that change it (a membership, a token)."""
+    app = make_app()
+    return build_world(app, live(app), make_user)
 
 
 def grant(client, token, provider="ionq", job_id=None, org=None):
@@ -193,7 +212,8 @@ def test_expired_grant(world, runner_vault) -> None:
     assert response.status_code == 410 and response.get_json()["error"]["code"] == "grant_expired"
 
 
-def test_removed_member_cannot_redeem_an_organization_grant(world, runner_vault) -> None:
+def test_removed_member_cannot_redeem_an_organization_grant(own_world, runner_vault) -> None:
+    world = own_world  # it changes the world: a world of its own
     client = world["app"].test_client()
     issued = grant(client, world["token"], org=world["org"]).get_json()
     owner_api = world["owner_api"]
@@ -233,11 +253,14 @@ def test_grant_refusals(world, make_user, admin) -> None:
     assert outsider
 
 
-def test_platform_default_is_used_when_the_context_has_none(world, admin, runner_vault) -> None:
+def test_platform_default_is_used_when_the_context_has_none(
+    world, make_app, admin, runner_vault
+) -> None:
     dwave = "DEV-" + "c" * 40
     admin.providers.put("platform", "default", "dwave-leap", {"token": dwave}, "operator")
     try:
-        issued = grant(world["app"].test_client(), world["token"], provider="dwave-leap")
+        # a replica of its own: the shared one may have cached that the platform had no default
+        issued = grant(make_app().test_client(), world["token"], provider="dwave-leap")
         assert issued.status_code == 201 and issued.get_json()["source"] == "platform"
         credential = RunnerClient(world["server"].url, runner_vault).redeem(
             issued.get_json()["grant"]
@@ -247,7 +270,8 @@ def test_platform_default_is_used_when_the_context_has_none(world, admin, runner
         admin.providers.delete("platform", "default", "dwave-leap", "operator")
 
 
-def test_token_deleted_after_grant(world, runner_vault) -> None:
+def test_token_deleted_after_grant(own_world, runner_vault) -> None:
+    world = own_world  # it changes the world: a world of its own
     client = world["app"].test_client()
     issued = grant(client, world["token"]).get_json()
     member_api = world["member_api"]
