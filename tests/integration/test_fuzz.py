@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from tests.helpers import Api, unique_id
+from tests.conftest import accounts
+from tests.helpers import Api
 from vault_bridge.app import create_app
 from vault_bridge.config import Settings
 
@@ -22,23 +23,22 @@ EXAMPLES = 6  # per operation and credential: the whole run stays within tens of
 
 
 @pytest.fixture(scope="module")
-def fuzzed(service_settings: Settings, admin: Any) -> Iterator[tuple[Flask, dict[str, Any]]]:
-    """An app under test (answers checked against their models) and a user's credentials."""
+def fuzzed(
+    service_settings: Settings, admin: Any, password_hash: str
+) -> Iterator[tuple[Flask, dict[str, Any]]]:
+    """An app under test (answers checked against their models) and a user's credentials.
+
+    The account is one of the suite's (``accounts``: its password kept by OpenBao at the least
+    bcrypt cost, so that the sign-in before each operation's session cases stays cheap)."""
     app = create_app(Settings.from_env(env={}, **service_settings.model_dump()))
     app.testing = True
-    name = unique_id("fz")
-    password = "correct horse battery staple"
-    admin.directory.create_user(name, password)
-    api = Api(app.test_client())
-    api.login(type("Account", (), {"id": name, "password": password})())
-    pat = api.new_pat(scopes=("api", "quantum_tokens"))["token"]
-    yield app, {"user": name, "password": password, "pat": pat}
-    user = admin.directory.get_user(name)
-    for org, role in (user.memberships if user else {}).items():
-        if role == "owner" and admin.orgs.profile(org) is not None:
-            admin.orgs.delete(org, actor="test-cleanup")
-    admin.accounts.delete(name, actor="test-cleanup")
-    app.extensions["vault_bridge"].close()
+    with accounts(admin, password_hash) as build:
+        account = build("fz")
+        api = Api(app.test_client())
+        api.login(account)
+        pat = api.new_pat(scopes=("api", "quantum_tokens"))["token"]
+        yield app, {"user": account.id, "password": account.password, "pat": pat}
+        app.extensions["vault_bridge"].close()
 
 
 def session_headers(app: Flask, credentials: dict[str, Any]) -> dict[str, str]:
