@@ -37,3 +37,12 @@ path "vault-bridge/metadata/reconcile/orgs/*" {
 path "vault-bridge/data/reconcile/state" {
   capabilities = ["create", "read", "update"]
 }
+
+# Its own token: renewed before it runs out, revoked when the process stops (the AppRole gives
+# no "default" policy, which would grant these among much else).
+path "auth/token/renew-self" {
+  capabilities = ["update"]
+}
+path "auth/token/revoke-self" {
+  capabilities = ["update"]
+}

@@ -10,3 +10,12 @@ path "sys/wrapping/lookup" {
 path "auth/token/lookup-self" {
   capabilities = ["read"]
 }
+
+# Its own token: renewed before it runs out, revoked when the process stops (the AppRole gives
+# no "default" policy, which would grant these among much else).
+path "auth/token/renew-self" {
+  capabilities = ["update"]
+}
+path "auth/token/revoke-self" {
+  capabilities = ["update"]
+}

@@ -125,8 +125,10 @@ def bootstrap(client: VaultClient, settings: Settings) -> BootstrapReport:
             report.changed.append(f"wrote policy {name}")
     for role, wanted in APPROLES.items():
         current = sys_.read_approle(settings.approle_mount, role)
-        if current is None or sorted(current.get("token_policies") or []) != sorted(
-            wanted.policies
+        if (
+            current is None
+            or sorted(current.get("token_policies") or []) != sorted(wanted.policies)
+            or not current.get("token_no_default_policy")
         ):
             sys_.write_approle(settings.approle_mount, role, wanted)
             report.changed.append(f"wrote AppRole {role}")

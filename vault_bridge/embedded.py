@@ -97,9 +97,10 @@ initialize "vault-bridge-admin" {{
     operation = "update"
     path      = "auth/{approle_mount}/role/{admin_role}"
     data = {{
-      token_policies = ["{admin_role}"]
-      token_ttl      = "1h"
-      token_max_ttl  = "24h"
+      token_policies          = ["{admin_role}"]
+      token_no_default_policy = true
+      token_ttl               = "1h"
+      token_max_ttl           = "24h"
     }}
   }}
   request "admin-role-id" {{

@@ -104,7 +104,10 @@ class Sys:
         )
 
     def write_approle(self, mount: str, role: str, settings: RoleSettings) -> None:
-        """Create or update an AppRole role.
+        """Create or update an AppRole role. Its tokens carry its policies and not OpenBao's
+        ``default`` policy: nothing of it is needed (each policy grants the token calls its
+        holder makes), and that policy is templated, so a token with an entity that holds it
+        has it parsed again on every request (about 30 % of the server's CPU per request).
 
         Supported methods: POST: /auth/{mount}/role/{role}
         """
@@ -112,6 +115,7 @@ class Sys:
             lambda vault: vault.auth.approle.create_or_update_approle(
                 role,
                 token_policies=list(settings.policies),
+                token_no_default_policy=True,
                 token_ttl=settings.ttl,
                 token_max_ttl=settings.max_ttl,
                 mount_point=mount,
